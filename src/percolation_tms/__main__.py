@@ -1,0 +1,3 @@
+from percolation_tms.cli import main
+
+raise SystemExit(main())
