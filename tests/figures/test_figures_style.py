@@ -1,0 +1,48 @@
+"""The shared figure style: colour norms, seeds drawn faint with their mean, saving PNG + PDF."""
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from percolation_tms.figures import style
+
+
+def test_save_figure_writes_png_at_high_resolution_and_pdf_beside_it(tmp_path):
+    fig = style.new_figure(4.0, 3.0)
+    fig.add_subplot().plot([1, 2, 3], [3, 1, 2])
+    png, pdf = style.save_figure(fig, tmp_path / "sub" / "line.png")
+    assert png == tmp_path / "sub" / "line.png" and pdf == tmp_path / "sub" / "line.pdf"
+    height, width = imread(png).shape[:2]
+    assert (width, height) == (4 * style.DPI, 3 * style.DPI) and style.DPI >= 150
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert sorted(p.name for p in png.parent.iterdir()) == ["line.pdf", "line.png"]  # no temp left
+
+
+def test_save_figure_refuses_a_name_that_is_not_png(tmp_path):
+    with pytest.raises(ValueError, match="should end in .png"):
+        style.save_figure(style.new_figure(2, 2), tmp_path / "x.pdf")
+
+
+def test_symmetric_norm_is_centred_on_zero():
+    norm = style.symmetric_norm(np.array([[-0.2, 0.5], [np.nan, 0.1]]), np.array([-0.7]))
+    assert (norm.vmin, norm.vmax) == (-0.7, 0.7) and norm(0.0) == 0.5
+    assert style.symmetric_norm(np.zeros(3)).vmax == 1.0
+    assert style.symmetric_norm(np.ones(2), limit=2.0).vmin == -2.0
+
+
+def test_plot_seeds_draws_each_seed_and_the_mean_with_its_band():
+    fig = style.new_figure(3, 3)
+    ax = fig.add_subplot()
+    values = np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]])
+    line = style.plot_seeds(ax, np.arange(3), values, color="#0072B2", label="mean")
+    assert np.allclose(line.get_ydata(), [2.0, 3.0, 4.0])
+    assert len(ax.lines) == 3 and len(ax.collections) == 1  # two seeds, the mean, one band
+    ax2 = fig.add_subplot()
+    style.plot_seeds(ax2, np.arange(3), values[:1], color="#0072B2")
+    assert len(ax2.lines) == 1 and len(ax2.collections) == 0  # one seed: no faint copy, no band
+
+
+def test_model_colors_are_fixed_and_distinct():
+    colors = [style.model_color(m) for m in ("tied", "untied", "linear", "hidden_relu")]
+    assert len(set(colors)) == 4
+    assert style.model_color("something_new", 1) == style.CYCLE[1]
