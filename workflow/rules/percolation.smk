@@ -1,0 +1,135 @@
+# Percolation datasets: graph -> embedding and labels -> dataset files -> statistics.
+# The graph depends on (mode, size, seed) only, so a new dim re-embeds the same graph.
+
+
+rule generate_graph:
+    output:
+        graph="results/graphs/{mode}/size{size}_seed{seed}/graph.npz",
+    params:
+        create_prob=create_prob_option,
+    log:
+        "results/logs/generate_graph/{mode}/size{size}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/generate_graph/{mode}/size{size}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(bytes_per_point=400),
+        runtime=runtime_min(seconds_per_million_values=30),
+    shell:
+        "python -m percolation_tms generate-graph --mode {wildcards.mode} {params.create_prob}"
+        " --size {wildcards.size} --seed {wildcards.seed} --out {output.graph} > {log} 2>&1"
+
+
+rule embed:
+    input:
+        graph=rules.generate_graph.output.graph,
+    output:
+        x="results/embeddings/{mode}/size{size}_dim{dim}_seed{seed}/X.npy",
+    params:
+        dtype=PERCOLATION["dtype"],
+    log:
+        "results/logs/embed/{mode}/size{size}_dim{dim}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/embed/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(bytes_per_point=400, x_copies=2),
+        runtime=runtime_min(seconds_per_million_values=1),
+    shell:
+        "python -m percolation_tms embed --graph {input.graph} --dim {wildcards.dim}"
+        " --dtype {params.dtype} --out {output.x} > {log} 2>&1"
+
+
+rule label:
+    input:
+        graph=rules.generate_graph.output.graph,
+    output:
+        values="results/labels/{mode}/size{size}_seed{seed}/values.npz",
+    log:
+        "results/logs/label/{mode}/size{size}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/label/{mode}/size{size}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(bytes_per_point=400),
+        runtime=runtime_min(seconds_per_million_values=30),
+    shell:
+        "python -m percolation_tms label --graph {input.graph} --out {output.values} > {log} 2>&1"
+
+
+rule export:
+    input:
+        graph=rules.generate_graph.output.graph,
+        x=rules.embed.output.x,
+        values=rules.label.output.values,
+    output:
+        main="results/datasets/{mode}/percolation_dataset_size{size}_dim{dim}_seed{seed}.npz",
+        features="results/datasets/{mode}/percolation_dataset_size{size}_dim{dim}_seed{seed}_gt_features.npz",
+        metadata="results/datasets/{mode}/percolation_dataset_size{size}_dim{dim}_seed{seed}_gt_metadata.npz",
+        graph="results/datasets/{mode}/percolation_dataset_size{size}_dim{dim}_seed{seed}_graph.npz",
+    params:
+        options=export_options(),
+        outdir=lambda wildcards, output: os.path.dirname(output.main),
+    log:
+        "results/logs/export/{mode}/size{size}_dim{dim}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/export/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(bytes_per_point=1000, x_copies=2),
+        runtime=runtime_min(seconds_per_million_values=1),
+    shell:
+        "python -m percolation_tms export --graph {input.graph} --embedding {input.x}"
+        " --values {input.values} {params.options} --outdir {params.outdir} > {log} 2>&1"
+
+
+rule describe:
+    input:
+        # describe reads the main file and finds the other three beside it
+        main=rules.export.output.main,
+        features=rules.export.output.features,
+        metadata=rules.export.output.metadata,
+        graph=rules.export.output.graph,
+    output:
+        summary="results/statistics/{mode}/size{size}_dim{dim}_seed{seed}/summary.csv",
+        arrays="results/statistics/{mode}/size{size}_dim{dim}_seed{seed}/arrays.npz",
+    log:
+        "results/logs/describe/{mode}/size{size}_dim{dim}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/describe/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(bytes_per_point=1000, x_copies=3),
+        runtime=runtime_min(seconds_per_million_values=2),
+    shell:
+        "python -m percolation_tms describe --dataset {input.main}"
+        " --out-summary {output.summary} --out-arrays {output.arrays} > {log} 2>&1"
+
+
+rule aggregate:
+    input:
+        summaries=dataset_paths(rules.describe.output.summary, DATASETS),
+    output:
+        summary=report(
+            "results/statistics/summary.csv",
+            caption="../report/statistics_summary.rst",
+            category="Tables",
+            labels={"table": "every dataset"},
+        ),
+        by_setting=report(
+            "results/statistics/by_setting.csv",
+            caption="../report/statistics_by_setting.rst",
+            category="Tables",
+            labels={"table": "mean and std over seeds"},
+        ),
+    log:
+        "results/logs/aggregate/aggregate.log",
+    benchmark:
+        "results/benchmarks/aggregate/aggregate.tsv"
+    threads: 1
+    resources:
+        mem_mb=INTERPRETER_MB,
+        runtime=5,
+    shell:
+        "python -m percolation_tms aggregate --summaries {input.summaries}"
+        " --out {output.summary} --out-by-setting {output.by_setting} > {log} 2>&1"

@@ -1,0 +1,90 @@
+# Toy models of superposition: the synthetic sparsity sweep, a model on percolation features,
+# and the analytic phase diagram. One job trains every (sparsity, seed) instance of a model kind
+# side by side; every setting is a param, so changing one reruns the training and what follows.
+
+
+rule train_toy_synthetic:
+    output:
+        weights="results/toymodels/synthetic/{model}/weights.npz",
+        measurements="results/toymodels/synthetic/{model}/measurements.npz",
+        metrics="results/toymodels/synthetic/{model}/metrics.csv",
+        config="results/toymodels/synthetic/{model}/config.json",
+    params:
+        n_features=TOY_SYNTHETIC["n_features"],
+        n_hidden=TOY_SYNTHETIC["n_hidden"],
+        sparsities=comma_list(TOY_SYNTHETIC["sparsities"]),
+        importance=TOY_SYNTHETIC["importance"],
+        seeds=comma_list(TOY_SYNTHETIC["seeds"]),
+        steps=TOY_SYNTHETIC["steps"],
+        batch_size=TOY_SYNTHETIC["batch_size"],
+        lr=TOY_SYNTHETIC["lr"],
+        weight_decay=TOY_SYNTHETIC["weight_decay"],
+        outdir=lambda wildcards, output: os.path.dirname(output.weights),
+    log:
+        "results/logs/train_toy_synthetic/{model}.log",
+    benchmark:
+        "results/benchmarks/train_toy_synthetic/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    shell:
+        "python -m percolation_tms train-toy --model {wildcards.model}"
+        " --n-features {params.n_features} --n-hidden {params.n_hidden}"
+        " --sparsities {params.sparsities} --importance {params.importance}"
+        " --steps {params.steps} --batch-size {params.batch_size} --lr {params.lr}"
+        " --weight-decay {params.weight_decay} --seeds {params.seeds}"
+        " --out {params.outdir} > {log} 2>&1"
+
+
+rule train_toy_percolation:
+    input:
+        features=rules.export.output.features,
+    output:
+        weights="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/weights.npz",
+        measurements="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/measurements.npz",
+        metrics="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/metrics.csv",
+        config="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/config.json",
+    params:
+        n_features=TOY_PERCOLATION["n_features"],
+        n_hidden=TOY_PERCOLATION["n_hidden"],
+        importance=TOY_PERCOLATION["importance"],
+        seeds=comma_list(TOY_PERCOLATION["seeds"]),
+        steps=TOY_PERCOLATION["steps"],
+        batch_size=TOY_PERCOLATION["batch_size"],
+        lr=TOY_PERCOLATION["lr"],
+        weight_decay=TOY_PERCOLATION["weight_decay"],
+        outdir=lambda wildcards, output: os.path.dirname(output.weights),
+    log:
+        "results/logs/train_toy_percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}.log",
+    benchmark:
+        "results/benchmarks/train_toy_percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(bytes_per_point=1000),
+        runtime=60,
+    shell:
+        "python -m percolation_tms train-toy --model {wildcards.model}"
+        " --percolation-features {input.features} --k {params.n_features}"
+        " --n-features {params.n_features} --n-hidden {params.n_hidden}"
+        " --importance {params.importance}"
+        " --steps {params.steps} --batch-size {params.batch_size} --lr {params.lr}"
+        " --weight-decay {params.weight_decay} --seeds {params.seeds}"
+        " --out {params.outdir} > {log} 2>&1"
+
+
+rule phase_diagram:
+    output:
+        phase_diagram="results/toymodels/phase_diagram/phase_diagram.npz",
+    params:
+        outdir=lambda wildcards, output: os.path.dirname(output.phase_diagram),
+    log:
+        "results/logs/phase_diagram/phase_diagram.log",
+    benchmark:
+        "results/benchmarks/phase_diagram/phase_diagram.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    shell:
+        "python -m percolation_tms phase-diagram --out {params.outdir} > {log} 2>&1"
