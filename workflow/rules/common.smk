@@ -68,8 +68,9 @@ def export_options():
 
 # ------------------------------------------------------------------------------ resources
 # Estimates of peak memory and run time from a job's size N and dimension d, calibrated on the
-# benchmark files of runs at N = 1e4 .. 1e6 (results/benchmarks/, max_rss and s) with a margin
-# of about 2x, so that a cluster scheduler neither kills nor starves the jobs.
+# benchmark files (results/benchmarks/: max_rss, s) of runs at several N with a margin of about
+# 2x, so that a cluster scheduler neither kills nor starves the jobs. A job that is retried
+# (a cluster profile's retries) asks for proportionally more on each attempt.
 INTERPRETER_MB = 400  # Python with numpy, scipy, pandas and numba loaded
 X_ITEMSIZE = 4 if PERCOLATION["dtype"] == "float32" else 8
 
@@ -78,21 +79,21 @@ def mem_mb(bytes_per_point, x_copies=0):
     """A resources function: ``bytes_per_point`` * N for graph, label and feature arrays, plus
     ``x_copies`` times the N x d embedding, on top of the interpreter."""
 
-    def estimate(wildcards):
+    def estimate(wildcards, attempt):
         size = int(wildcards.size)
         dim = int(wildcards.get("dim", 0))
         data_bytes = size * bytes_per_point + x_copies * size * dim * X_ITEMSIZE
-        return INTERPRETER_MB + math.ceil(data_bytes / 2**20)
+        return attempt * (INTERPRETER_MB + math.ceil(data_bytes / 2**20))
 
     return estimate
 
 
 def runtime_min(seconds_per_million_values):
-    """A resources function: run time in minutes, proportional to N * max(d, 1)."""
+    """A resources function: run time in minutes, proportional to N * d (N for graph jobs)."""
 
-    def estimate(wildcards):
-        values = int(wildcards.size) * max(int(wildcards.get("dim", 1)), 1)
-        return 5 + math.ceil(seconds_per_million_values * values / 1e6 / 60)
+    def estimate(wildcards, attempt):
+        values = int(wildcards.size) * int(wildcards.get("dim", 1))
+        return attempt * (5 + math.ceil(seconds_per_million_values * values / 1e6 / 60))
 
     return estimate
 
