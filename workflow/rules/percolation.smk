@@ -15,6 +15,8 @@ rule generate_graph:
     resources:
         mem_mb=mem_mb(bytes_per_point=400),
         runtime=runtime_min(seconds_per_million_values=30),
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms generate-graph --mode {wildcards.mode} {params.create_prob}"
         " --size {wildcards.size} --seed {wildcards.seed} --out {output.graph} > {log} 2>&1"
@@ -35,6 +37,8 @@ rule embed:
     resources:
         mem_mb=mem_mb(bytes_per_point=400, x_copies=2),
         runtime=runtime_min(seconds_per_million_values=1),
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms embed --graph {input.graph} --dim {wildcards.dim}"
         " --dtype {params.dtype} --out {output.x} > {log} 2>&1"
@@ -53,6 +57,8 @@ rule label:
     resources:
         mem_mb=mem_mb(bytes_per_point=400),
         runtime=runtime_min(seconds_per_million_values=30),
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms label --graph {input.graph} --out {output.values} > {log} 2>&1"
 
@@ -78,6 +84,8 @@ rule export:
     resources:
         mem_mb=mem_mb(bytes_per_point=1000, x_copies=2),
         runtime=runtime_min(seconds_per_million_values=1),
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms export --graph {input.graph} --embedding {input.x}"
         " --values {input.values} {params.options} --outdir {params.outdir} > {log} 2>&1"
@@ -101,6 +109,8 @@ rule describe:
     resources:
         mem_mb=mem_mb(bytes_per_point=1000, x_copies=3),
         runtime=runtime_min(seconds_per_million_values=2),
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms describe --dataset {input.main}"
         " --out-summary {output.summary} --out-arrays {output.arrays} > {log} 2>&1"
@@ -130,6 +140,8 @@ rule aggregate:
     resources:
         mem_mb=INTERPRETER_MB,
         runtime=5,
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms aggregate --summaries {input.summaries}"
         " --out {output.summary} --out-by-setting {output.by_setting} > {log} 2>&1"

@@ -28,6 +28,8 @@ rule train_toy_synthetic:
     resources:
         mem_mb=1000,
         runtime=60,
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms train-toy --model {wildcards.model}"
         " --n-features {params.n_features} --n-hidden {params.n_hidden}"
@@ -63,6 +65,8 @@ rule train_toy_percolation:
     resources:
         mem_mb=mem_mb(bytes_per_point=1000),
         runtime=60,
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms train-toy --model {wildcards.model}"
         " --percolation-features {input.features} --k {params.n_features}"
@@ -86,5 +90,7 @@ rule phase_diagram:
     resources:
         mem_mb=1000,
         runtime=30,
+    conda:
+        "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms phase-diagram --out {params.outdir} > {log} 2>&1"
