@@ -36,6 +36,11 @@ DATASETS = sorted(
 
 TOY_DATASET = Dataset(**TOY_PERCOLATION["dataset"])
 
+# Every job calls the package. Its numba kernels would start one thread per core whatever the
+# job's threads; NUMBA_NUM_THREADS keeps them to the threads the scheduler gave the job (results
+# do not depend on the number of threads).
+PERCOLATION_TMS = "NUMBA_NUM_THREADS={threads} python -m percolation_tms "
+
 
 def dataset_paths(pattern, datasets):
     """``pattern`` (with {mode}, {size}, {dim}, {seed}) filled in for each dataset."""

@@ -11,14 +11,14 @@ rule generate_graph:
         "results/logs/generate_graph/{mode}/size{size}_seed{seed}.log",
     benchmark:
         "results/benchmarks/generate_graph/{mode}/size{size}_seed{seed}.tsv"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb(bytes_per_point=400),
         runtime=runtime_min(seconds_per_million_values=30),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms generate-graph --mode {wildcards.mode} {params.create_prob}"
+        PERCOLATION_TMS + "generate-graph --mode {wildcards.mode} {params.create_prob}"
         " --size {wildcards.size} --seed {wildcards.seed} --out {output.graph} > {log} 2>&1"
 
 
@@ -33,14 +33,14 @@ rule embed:
         "results/logs/embed/{mode}/size{size}_dim{dim}_seed{seed}.log",
     benchmark:
         "results/benchmarks/embed/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb(bytes_per_point=400, x_copies=2),
         runtime=runtime_min(seconds_per_million_values=1),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms embed --graph {input.graph} --dim {wildcards.dim}"
+        PERCOLATION_TMS + "embed --graph {input.graph} --dim {wildcards.dim}"
         " --dtype {params.dtype} --out {output.x} > {log} 2>&1"
 
 
@@ -53,14 +53,14 @@ rule label:
         "results/logs/label/{mode}/size{size}_seed{seed}.log",
     benchmark:
         "results/benchmarks/label/{mode}/size{size}_seed{seed}.tsv"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb(bytes_per_point=400),
         runtime=runtime_min(seconds_per_million_values=30),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms label --graph {input.graph} --out {output.values} > {log} 2>&1"
+        PERCOLATION_TMS + "label --graph {input.graph} --out {output.values} > {log} 2>&1"
 
 
 rule export:
@@ -80,14 +80,14 @@ rule export:
         "results/logs/export/{mode}/size{size}_dim{dim}_seed{seed}.log",
     benchmark:
         "results/benchmarks/export/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb(bytes_per_point=1000, x_copies=2),
         runtime=runtime_min(seconds_per_million_values=1),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms export --graph {input.graph} --embedding {input.x}"
+        PERCOLATION_TMS + "export --graph {input.graph} --embedding {input.x}"
         " --values {input.values} {params.options} --outdir {params.outdir} > {log} 2>&1"
 
 
@@ -105,14 +105,14 @@ rule describe:
         "results/logs/describe/{mode}/size{size}_dim{dim}_seed{seed}.log",
     benchmark:
         "results/benchmarks/describe/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb(bytes_per_point=1000, x_copies=3),
         runtime=runtime_min(seconds_per_million_values=2),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms describe --dataset {input.main}"
+        PERCOLATION_TMS + "describe --dataset {input.main}"
         " --out-summary {output.summary} --out-arrays {output.arrays} > {log} 2>&1"
 
 
@@ -143,5 +143,5 @@ rule aggregate:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms aggregate --summaries {input.summaries}"
+        PERCOLATION_TMS + "aggregate --summaries {input.summaries}"
         " --out {output.summary} --out-by-setting {output.by_setting} > {log} 2>&1"

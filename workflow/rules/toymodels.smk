@@ -24,14 +24,14 @@ rule train_toy_synthetic:
         "results/logs/train_toy_synthetic/{model}.log",
     benchmark:
         "results/benchmarks/train_toy_synthetic/{model}.tsv"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=1000,
         runtime=60,
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms train-toy --model {wildcards.model}"
+        PERCOLATION_TMS + "train-toy --model {wildcards.model}"
         " --n-features {params.n_features} --n-hidden {params.n_hidden}"
         " --sparsities {params.sparsities} --importance {params.importance}"
         " --steps {params.steps} --batch-size {params.batch_size} --lr {params.lr}"
@@ -61,14 +61,14 @@ rule train_toy_percolation:
         "results/logs/train_toy_percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}.log",
     benchmark:
         "results/benchmarks/train_toy_percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}.tsv"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb(bytes_per_point=1000),
         runtime=60,
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms train-toy --model {wildcards.model}"
+        PERCOLATION_TMS + "train-toy --model {wildcards.model}"
         " --percolation-features {input.features} --k {params.n_features}"
         " --n-features {params.n_features} --n-hidden {params.n_hidden}"
         " --importance {params.importance}"
@@ -93,4 +93,4 @@ rule phase_diagram:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "python -m percolation_tms phase-diagram --out {params.outdir} > {log} 2>&1"
+        PERCOLATION_TMS + "phase-diagram --out {params.outdir} > {log} 2>&1"
