@@ -48,6 +48,7 @@ DOMAIN_TOY_EVAL = 8  # toy models: the held-out evaluation batch of one instance
 DOMAIN_SAE_INIT = 9  # sparse autoencoders: initial weights
 DOMAIN_SAE_BATCH = 10  # sparse autoencoders: minibatch order of one epoch
 DOMAIN_SAMPLE = 11  # subsampling of rows (statistics, percolation-feature inputs, figures)
+DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples of synthetic data
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -138,17 +139,29 @@ ZIG_K, ZIG_W, ZIG_F = _ziggurat_tables()
 _ZIG_INV_R = 1.0 / _ZIG_R
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_normal(state):
     """(standard normal float64, new state), by the ziggurat method.
 
-    Bits of one 64-bit draw: 0-7 layer, 8 sign, 12-63 magnitude.  Rejected draws start over
-    with a fresh 64-bit number, so the consumption of the stream is data dependent but fixed by
-    the state: the same state always gives the same variate and the same new state.
+    Bits of one 64-bit draw: 0-7 layer, 8 sign, 12-63 magnitude.  The fast path (about 99% of
+    draws) is inlined into the caller; rejected draws go to :func:`_normal_slow_path`, which
+    starts over with fresh 64-bit numbers.  Consumption of the stream is data dependent but
+    fixed by the state: the same state always gives the same variate and the same new state.
     """
+    state = state + _GAMMA
+    bits = mix64(state)
+    layer = np.int64(bits & np.uint64(0xFF))
+    magnitude = bits >> np.uint64(12)
+    if magnitude < ZIG_K[layer]:
+        x = np.float64(magnitude) * ZIG_W[layer]
+        return (-x if (bits >> np.uint64(8)) & np.uint64(1) else x), state
+    return _normal_slow_path(state, bits)
+
+
+@njit(cache=True)
+def _normal_slow_path(state, bits):
+    """The ziggurat's wedge and tail tests for a draw that failed the fast test."""
     while True:
-        state = state + _GAMMA
-        bits = mix64(state)
         layer = np.int64(bits & np.uint64(0xFF))
         negative = (bits >> np.uint64(8)) & np.uint64(1)
         magnitude = bits >> np.uint64(12)
@@ -169,6 +182,8 @@ def next_normal(state):
         u, state = next_double(state)
         if ZIG_F[layer] + u * (ZIG_F[layer - 1] - ZIG_F[layer]) < math.exp(-0.5 * x * x):
             return (-x if negative else x), state
+        state = state + _GAMMA
+        bits = mix64(state)
 
 
 @njit(cache=True)

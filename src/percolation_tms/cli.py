@@ -17,7 +17,7 @@ from percolation_tms import __version__, _progress
 
 # Stage modules that contribute commands, in the order they appear in --help.
 COMMAND_MODULES = (
-    "percolation_tms.percolation.cli",
+    "percolation_tms.dataset.cli",
 )
 
 

@@ -1,0 +1,14 @@
+"""Whole datasets: generation in memory, the users' files, loading and filtering."""
+
+from percolation_tms.dataset.api import (
+    Dataset,
+    LoadedDataset,
+    filter_dataset,
+    generate,
+    load_dataset,
+    save_dataset,
+    write_dataset_files,
+)
+
+__all__ = ["Dataset", "LoadedDataset", "filter_dataset", "generate", "load_dataset",
+           "save_dataset", "write_dataset_files"]

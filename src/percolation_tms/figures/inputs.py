@@ -1,0 +1,251 @@
+"""Read the files a figure draws from (see docs/file-formats.md) into small data objects.
+
+Three kinds of input, one reader each:
+
+* :func:`read_percolation_stats`: ``describe``'s per-dataset ``arrays.npz`` and ``summary.csv``
+  for the seeds of one dataset setting (mode, size, dim);
+* :func:`read_toy_models`: the toy stage's run folders (``measurements.npz``, ``weights.npz``,
+  ``metrics.csv`` each), merged by model kind;
+* :func:`read_phase_diagram`: ``phase_diagram.npz``.
+
+Readers check names, keys and shapes and raise ``io.InputFileError`` naming the file, so a
+mistake in the workflow's wiring stops with a clear message instead of a wrong figure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from percolation_tms import io
+from percolation_tms.io import InputFileError
+
+# ---------------------------------------------------------------------------- percolation
+STATS_ARRAY_KEYS = (
+    "cluster_sizes", "degree_values", "degree_counts", "height_values", "height_counts",
+    "height_size_bins", "height_mean_by_size", "pca_xy", "pca_cluster_rank", "pca_y",
+    "feature_frequency", "baseline_names", "baseline_mse", "knn_train_sizes", "knn_mse",
+)
+STATS_SUMMARY_COLUMNS = ("mode", "size", "dim", "seed", "degree_kl", "knn_k")
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """``describe``'s output for one dataset: its summary row and its arrays."""
+
+    seed: int
+    summary: dict
+    arrays: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class PercolationStats:
+    """The statistics of every seed of one dataset setting, sorted by seed."""
+
+    mode: str
+    size: int
+    dim: int
+    datasets: tuple[DatasetStats, ...]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [d.seed for d in self.datasets]
+
+    def arrays(self, key: str) -> list[np.ndarray]:
+        """One array per seed."""
+        return [d.arrays[key] for d in self.datasets]
+
+    def column(self, name: str) -> np.ndarray:
+        """One summary value per seed."""
+        return np.array([d.summary[name] for d in self.datasets])
+
+    @property
+    def label(self) -> str:
+        """e.g. ``distribution mode, N = 100,000, d = 128, 3 seeds``."""
+        n = len(self.datasets)
+        return (f"{self.mode} mode, N = {self.size:,}, d = {self.dim}, "
+                f"{n} seed{'s' if n != 1 else ''}")
+
+
+def read_csv(path: str | Path, required: Sequence[str], what: str) -> pd.DataFrame:
+    """A CSV table with at least the ``required`` columns, or InputFileError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{what} {str(path)!r} does not exist")
+    try:
+        frame = pd.read_csv(path)
+    except Exception as exc:  # pandas raises a handful of parser and encoding errors
+        raise InputFileError(f"{what} {str(path)!r} is not a readable CSV file ({exc})") from exc
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"{what} {str(path)!r} lacks the columns {missing}")
+    return frame
+
+
+def read_percolation_stats(paths: Sequence[str | Path]) -> PercolationStats:
+    """Pair each seed's ``arrays.npz`` with its summary row.
+
+    ``paths`` holds the ``.npz`` files and the ``.csv`` files (one-row per-seed summaries or one
+    aggregated ``summary.csv``); the k-th ``.npz`` belongs to the k-th summary row, in the order
+    given.  Every dataset must share mode, size and dim: a figure shows one setting.
+    """
+    npz = [Path(p) for p in paths if Path(p).suffix == ".npz"]
+    csv = [Path(p) for p in paths if Path(p).suffix == ".csv"]
+    other = [str(p) for p in paths if Path(p).suffix not in (".npz", ".csv")]
+    if other:
+        raise InputFileError(f"expected describe's arrays (.npz) and summaries (.csv), got {other}")
+    if not npz:
+        raise InputFileError("no arrays.npz among the inputs")
+    rows = pd.concat([read_csv(p, STATS_SUMMARY_COLUMNS, "summary") for p in csv],
+                     ignore_index=True) if csv else pd.DataFrame()
+    if len(rows) != len(npz):
+        raise InputFileError(f"{len(npz)} arrays files but {len(rows)} summary rows: give one "
+                             "summary row per arrays file, in the same order")
+    settings = rows[["mode", "size", "dim"]].drop_duplicates()
+    if len(settings) != 1:
+        raise InputFileError("the inputs mix dataset settings "
+                             f"{settings.to_dict('records')}; a figure shows one setting")
+    if rows["seed"].duplicated().any():
+        raise InputFileError(f"seeds repeat among the inputs: {rows['seed'].tolist()}")
+    datasets = [DatasetStats(int(row["seed"]), row.to_dict(),
+                             io.load_arrays(path, STATS_ARRAY_KEYS, "statistics arrays"))
+                for path, (_, row) in zip(npz, rows.iterrows())]
+    datasets.sort(key=lambda d: d.seed)
+    setting = settings.iloc[0]
+    return PercolationStats(str(setting["mode"]), int(setting["size"]), int(setting["dim"]),
+                            tuple(datasets))
+
+
+# ---------------------------------------------------------------------------- toy models
+MEASUREMENT_KEYS = ("WtW", "b", "feature_norm", "represented", "dims_per_feature",
+                    "feature_dimensionality", "interference", "eval_loss", "sparsity", "seed")
+WEIGHT_KEYS = ("W", "b", "sparsity", "seed", "importance")
+# Arrays with one entry per feature instead of one per instance (toy runs on percolation data).
+PER_FEATURE_KEYS = ("feature_column", "feature_frequency", "feature_depth")
+RUN_FILES = ("measurements.npz", "weights.npz", "metrics.csv")
+# Known kinds first in this order; any other kind follows by name.
+MODEL_ORDER = ("tied", "untied", "linear", "hidden_relu")
+
+
+@dataclass(frozen=True)
+class ToyModel:
+    """Every trained instance of one model kind, over all runs (seed groups) given.
+
+    arrays: the measurements (``WtW`` (I, n, n), ``feature_norm`` (I, n), ..., ``sparsity`` and
+    ``seed`` (I,)) plus ``W`` (I, m, n), ``importance`` (I, n) and, for ``untied``, ``W_dec``
+    (I, n, m) from the weights; for percolation inputs also the per-feature arrays (n,).
+    """
+
+    model: str
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def sparsity(self) -> np.ndarray:
+        return self.arrays["sparsity"]
+
+    @property
+    def seed(self) -> np.ndarray:
+        return self.arrays["seed"]
+
+    @property
+    def n_hidden(self) -> int:
+        return int(self.arrays["W"].shape[1])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.arrays["W"].shape[2])
+
+    def require(self, keys: Sequence[str], figure: str) -> None:
+        missing = [k for k in keys if k not in self.arrays]
+        if missing:
+            raise InputFileError(f"{figure} needs {missing} in the {self.model} model's "
+                                 "measurements.npz (a toy run on percolation features)")
+
+
+def _read_run(folder: Path, files: dict[str, Path]) -> ToyModel:
+    """One run folder's three files as a ToyModel."""
+    missing = [name for name in RUN_FILES if name not in files]
+    if missing:
+        raise InputFileError(f"toy run {str(folder)!r}: the inputs lack {missing} "
+                             f"(give every run's {', '.join(RUN_FILES)})")
+    metrics = read_csv(files["metrics.csv"], ("model",), "toy metrics")
+    models = metrics["model"].dropna().unique()
+    if len(models) != 1:
+        raise InputFileError(f"toy metrics {str(files['metrics.csv'])!r} should name one model "
+                             f"kind, it names {list(models)}")
+    measurements = io.load_arrays(files["measurements.npz"], MEASUREMENT_KEYS, "toy measurements")
+    weights = io.load_arrays(files["weights.npz"], WEIGHT_KEYS, "toy weights")
+    for key in ("sparsity", "seed"):
+        if not np.array_equal(measurements[key], weights[key]):
+            raise InputFileError(f"toy run {str(folder)!r}: measurements.npz and weights.npz "
+                                 f"disagree on {key!r}")
+    arrays = dict(measurements)
+    arrays.update({k: weights[k] for k in ("W", "W_dec", "importance") if k in weights})
+    return ToyModel(str(models[0]), arrays)
+
+
+def _merge_runs(runs: list[ToyModel]) -> ToyModel:
+    """Concatenate the instances of several runs of one model kind."""
+    first = runs[0]
+    for run in runs[1:]:
+        if set(run.arrays) != set(first.arrays):
+            raise InputFileError(f"runs of the {first.model} model hold different arrays: "
+                                 f"{sorted(first.arrays)} and {sorted(run.arrays)}")
+    arrays = {}
+    for key, value in first.arrays.items():
+        if key in PER_FEATURE_KEYS:
+            if any(not np.array_equal(run.arrays[key], value) for run in runs[1:]):
+                raise InputFileError(f"runs of the {first.model} model were trained on "
+                                     f"different features ({key} differs)")
+            arrays[key] = value
+        else:
+            arrays[key] = np.concatenate([run.arrays[key] for run in runs])
+    return ToyModel(first.model, arrays)
+
+
+def read_toy_models(paths: Sequence[str | Path]) -> tuple[ToyModel, ...]:
+    """Read toy runs and merge them by model kind (tied, untied, linear, hidden_relu, others).
+
+    ``paths`` are the files ``measurements.npz``, ``weights.npz`` and ``metrics.csv`` of one or
+    more run folders (``train-toy --out DIR``); the files of a run are recognised by sharing a
+    folder, and the model kind is read from ``metrics.csv``.
+    """
+    folders: dict[Path, dict[str, Path]] = defaultdict(dict)
+    for path in map(Path, paths):
+        if path.name not in RUN_FILES:
+            raise InputFileError(f"{str(path)!r} is not a toy run file ({', '.join(RUN_FILES)})")
+        folders[path.parent][path.name] = path
+    if not folders:
+        raise InputFileError("no toy run files among the inputs")
+    by_model: dict[str, list[ToyModel]] = defaultdict(list)
+    for folder, files in folders.items():
+        run = _read_run(folder, files)
+        by_model[run.model].append(run)
+
+    def order(model: str) -> tuple[int, str]:
+        return (MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER), model)
+
+    return tuple(_merge_runs(by_model[m]) for m in sorted(by_model, key=order))
+
+
+# ---------------------------------------------------------------------------- phase diagram
+PHASE_DIAGRAM_KEYS = ("importance_ratio", "sparsity", "candidate_names", "candidate_loss",
+                      "phase", "trained_importance_ratio", "trained_sparsity", "trained_phase",
+                      "predicted_phase")
+
+
+def read_phase_diagram(paths: Sequence[str | Path]) -> dict[str, np.ndarray]:
+    """The arrays of the one ``phase_diagram.npz`` given."""
+    if len(paths) != 1 or Path(paths[0]).suffix != ".npz":
+        raise InputFileError(f"expected one phase_diagram.npz, got {[str(p) for p in paths]}")
+    data = io.load_arrays(paths[0], PHASE_DIAGRAM_KEYS, "phase diagram")
+    expected = (data["importance_ratio"].size, data["sparsity"].size)
+    if data["phase"].shape != expected:
+        raise InputFileError(f"phase diagram {str(paths[0])!r}: phase has shape "
+                             f"{data['phase'].shape}, expected (R, S) = {expected}")
+    return data

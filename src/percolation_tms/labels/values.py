@@ -1,0 +1,65 @@
+"""The label stage: a value for every latent and a regression label for every point."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from percolation_tms import io
+from percolation_tms.labels import _kernels
+from percolation_tms.percolation.graph import VALUE_SEED_OFFSET, Graph, _n_stripes, check_seed
+
+
+@dataclass(frozen=True)
+class Values:
+    """Labels of a graph's points and values of its latents.
+
+    Attributes
+    ----------
+    y : float64 (n_points,), y = value_sum(point) / sqrt(depth + 1), marginally N(0, 1).
+    latent_value : float64 (n_latents,), z_j ~ N(0, 1) of every latent (feature column).
+    value_sum : float64 (n_latents,), z summed from the latent up to its root.
+    value_seed : the seed used.
+    """
+
+    y: np.ndarray
+    latent_value: np.ndarray
+    value_sum: np.ndarray
+    value_seed: int
+
+
+def draw_labels(graph: Graph, value_seed: int | None = None,
+                n_threads: int | None = None) -> Values:
+    """Draw z for every latent and e for every point; combine them into labels y.
+
+    ``value_seed`` defaults to the dataset seed + 20000 (spec section 6).
+    """
+    value_seed = (graph.seed + VALUE_SEED_OFFSET if value_seed is None
+                  else check_seed("value_seed", value_seed))
+    latent_value = np.empty(graph.n_latents, dtype=np.float64)
+    value_sum = np.empty(graph.n_latents, dtype=np.float64)
+    y = np.empty(graph.n_points, dtype=np.float64)
+    _kernels.draw_values(graph.cluster_ids, graph.point_offsets, graph.latent_offsets,
+                         graph.latent_parent, graph.depth, value_seed, _n_stripes(n_threads),
+                         latent_value, value_sum, y)
+    return Values(y, latent_value, value_sum, value_seed)
+
+
+def save_values(path: str | os.PathLike, values: Values) -> None:
+    io.save_arrays(path, y=values.y, latent_value=values.latent_value,
+                   value_sum=values.value_sum, value_seed=np.int64(values.value_seed))
+
+
+def load_values(path: str | os.PathLike, graph: Graph | None = None) -> Values:
+    data = io.load_arrays(path, required=("y", "latent_value", "value_sum", "value_seed"),
+                          what="values file")
+    values = Values(data["y"], data["latent_value"], data["value_sum"], int(data["value_seed"]))
+    if graph is not None and (values.y.shape != (graph.n_points,)
+                              or values.latent_value.shape != (graph.n_latents,)):
+        raise io.InputFileError(
+            f"values file {str(path)!r} has {values.y.shape[0]} points and "
+            f"{values.latent_value.shape[0]} latents; the graph has {graph.n_points} and "
+            f"{graph.n_latents}")
+    return values
