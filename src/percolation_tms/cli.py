@@ -18,6 +18,7 @@ from percolation_tms import __version__, _progress
 # Stage modules that contribute commands, in the order they appear in --help.
 COMMAND_MODULES = (
     "percolation_tms.dataset.cli",
+    "percolation_tms.stats.cli",
 )
 
 

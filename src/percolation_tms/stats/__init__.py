@@ -1,0 +1,1 @@
+"""Statistics stage: describe a dataset (spec section 8), aggregate over seeds."""

@@ -1,0 +1,44 @@
+"""``describe`` (statistics of one dataset) and ``aggregate`` (over seeds)."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "describe", help="statistics of one dataset (spec section 8) and arrays for figures",
+        description="Cluster-size exponent, degree KL to 1 + Poisson(1), label and coordinate "
+                    "moments, isotropy, mean / ridge / k-NN baselines, plus the arrays the "
+                    "figures plot. Needs the dataset's graph file beside it.")
+    p.add_argument("--dataset", required=True, metavar="FILE", help="<stem>.npz")
+    p.add_argument("--out-summary", required=True, metavar="CSV")
+    p.add_argument("--out-arrays", required=True, metavar="NPZ")
+    p.add_argument("--knn-min-cluster", type=int, default=1000,
+                   help="k-NN baseline on points of clusters at least this large (default 1000)")
+    p.add_argument("--knn-k", type=int, default=5, help="neighbours of the k-NN baseline")
+    p.set_defaults(func=_describe)
+
+    p = subparsers.add_parser("aggregate", help="tidy table of dataset statistics over seeds")
+    p.add_argument("--summaries", nargs="+", required=True, metavar="CSV")
+    p.add_argument("--out", required=True, metavar="CSV", help="all rows")
+    p.add_argument("--out-by-setting", required=True, metavar="CSV",
+                   help="mean and std over seeds per (mode, size, dim)")
+    p.set_defaults(func=_aggregate)
+
+
+def _describe(args) -> None:
+    from percolation_tms.percolation.graph import check_count
+    from percolation_tms.stats.describe import write_description
+
+    check_count("knn_min_cluster", args.knn_min_cluster)
+    check_count("knn_k", args.knn_k)
+    write_description(args.dataset, args.out_summary, args.out_arrays,
+                      knn_min_cluster=args.knn_min_cluster, knn_k=args.knn_k)
+
+
+def _aggregate(args) -> None:
+    from percolation_tms import io
+    from percolation_tms.stats.describe import aggregate
+
+    rows, by_setting = aggregate(args.summaries)
+    io.write_csv(args.out, rows)
+    io.write_csv(args.out_by_setting, by_setting)
