@@ -85,6 +85,10 @@ def test_log_spaced_indices_keep_first_and_last_and_thin_the_middle():
     assert prepare.log_spaced_indices(0).size == 0
 
 
+def test_frequency_rank_orders_most_frequent_first_and_ties_by_index():
+    assert prepare.frequency_rank(np.array([0.1, 0.5, 0.1, 0.9])).tolist() == [3, 2, 4, 1]
+
+
 def test_mean_and_spread_ignores_nan_and_supports_log():
     values = np.array([[1.0, 10.0, np.nan], [3.0, 1000.0, np.nan]])
     center, lower, upper = prepare.mean_and_spread(values)

@@ -31,7 +31,8 @@ STATS_ARRAY_KEYS = (
     "height_size_bins", "height_mean_by_size", "pca_xy", "pca_cluster_rank", "pca_y",
     "feature_frequency", "baseline_names", "baseline_mse", "knn_train_sizes", "knn_mse",
 )
-STATS_SUMMARY_COLUMNS = ("mode", "size", "dim", "seed", "degree_kl", "knn_k")
+STATS_SUMMARY_COLUMNS = ("mode", "size", "dim", "seed", "n_clusters", "degree_kl", "knn_k",
+                         "mse_mean", "mse_ridge", "mse_knn")
 
 
 @dataclass(frozen=True)
@@ -87,38 +88,59 @@ def read_csv(path: str | Path, required: Sequence[str], what: str) -> pd.DataFra
     return frame
 
 
-def read_percolation_stats(paths: Sequence[str | Path]) -> PercolationStats:
-    """Pair each seed's ``arrays.npz`` with its summary row.
+def _summary_row_of(path: Path, arrays: dict[str, np.ndarray], rows: pd.DataFrame) -> int:
+    """The index of the one summary row that describes ``arrays``.
 
-    ``paths`` holds the ``.npz`` files and the ``.csv`` files (one-row per-seed summaries or one
-    aggregated ``summary.csv``); the k-th ``.npz`` belongs to the k-th summary row, in the order
-    given.  Every dataset must share mode, size and dim: a figure shows one setting.
+    ``arrays.npz`` does not name its seed, so it is matched to its row by content: the number
+    of clusters and the three baseline errors, which no two datasets share in practice.  This
+    makes the order of the inputs irrelevant and lets one aggregated summary serve many figures.
+    """
+    baseline = rows[["mse_mean", "mse_ridge", "mse_knn"]].to_numpy(dtype=np.float64)
+    same = ((rows["n_clusters"].to_numpy() == arrays["cluster_sizes"].size)
+            & np.isclose(baseline, arrays["baseline_mse"], rtol=1e-9, atol=0.0,
+                         equal_nan=True).all(axis=1))
+    matches = np.flatnonzero(same)
+    if matches.size != 1:
+        raise InputFileError(f"statistics arrays {str(path)!r} match {matches.size} summary rows "
+                             "(by cluster count and baseline errors); give the summary.csv "
+                             "written with it by describe")
+    return int(matches[0])
+
+
+def read_percolation_stats(paths: Sequence[str | Path]) -> PercolationStats:
+    """Each seed's ``arrays.npz`` with its summary row, sorted by seed.
+
+    ``paths`` holds the ``.npz`` files and ``.csv`` summaries (each seed's one-row summary, or an
+    aggregated ``summary.csv``, which may hold other rows too).  Every arrays file is matched to
+    its row by content (see :func:`_summary_row_of`).  The datasets must share mode, size and
+    dim: a figure shows one setting.
     """
     npz = [Path(p) for p in paths if Path(p).suffix == ".npz"]
     csv = [Path(p) for p in paths if Path(p).suffix == ".csv"]
     other = [str(p) for p in paths if Path(p).suffix not in (".npz", ".csv")]
     if other:
         raise InputFileError(f"expected describe's arrays (.npz) and summaries (.csv), got {other}")
-    if not npz:
-        raise InputFileError("no arrays.npz among the inputs")
+    if not npz or not csv:
+        raise InputFileError("give describe's arrays.npz and summary.csv files "
+                             f"(got {len(npz)} .npz and {len(csv)} .csv)")
     rows = pd.concat([read_csv(p, STATS_SUMMARY_COLUMNS, "summary") for p in csv],
-                     ignore_index=True) if csv else pd.DataFrame()
-    if len(rows) != len(npz):
-        raise InputFileError(f"{len(npz)} arrays files but {len(rows)} summary rows: give one "
-                             "summary row per arrays file, in the same order")
-    settings = rows[["mode", "size", "dim"]].drop_duplicates()
+                     ignore_index=True)
+    datasets = []
+    for path in npz:
+        arrays = io.load_arrays(path, STATS_ARRAY_KEYS, "statistics arrays")
+        row = rows.iloc[_summary_row_of(path, arrays, rows)]
+        datasets.append(DatasetStats(int(row["seed"]), row.to_dict(), arrays))
+    settings = {(d.summary["mode"], int(d.summary["size"]), int(d.summary["dim"]))
+                for d in datasets}
     if len(settings) != 1:
-        raise InputFileError("the inputs mix dataset settings "
-                             f"{settings.to_dict('records')}; a figure shows one setting")
-    if rows["seed"].duplicated().any():
-        raise InputFileError(f"seeds repeat among the inputs: {rows['seed'].tolist()}")
-    datasets = [DatasetStats(int(row["seed"]), row.to_dict(),
-                             io.load_arrays(path, STATS_ARRAY_KEYS, "statistics arrays"))
-                for path, (_, row) in zip(npz, rows.iterrows())]
+        raise InputFileError(f"the inputs mix dataset settings {sorted(settings)} (mode, size, "
+                             "dim); a figure shows one setting")
+    seeds = sorted(d.seed for d in datasets)
+    if len(set(seeds)) != len(seeds):
+        raise InputFileError(f"seeds repeat among the inputs: {seeds}")
     datasets.sort(key=lambda d: d.seed)
-    setting = settings.iloc[0]
-    return PercolationStats(str(setting["mode"]), int(setting["size"]), int(setting["dim"]),
-                            tuple(datasets))
+    mode, size, dim = settings.pop()
+    return PercolationStats(str(mode), size, dim, tuple(datasets))
 
 
 # ---------------------------------------------------------------------------- toy models

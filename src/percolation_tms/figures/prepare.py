@@ -131,6 +131,14 @@ def log_spaced_indices(n: int, per_decade: int = 60) -> np.ndarray:
     return np.clip(ranks, 1, n) - 1
 
 
+def frequency_rank(frequency: np.ndarray) -> np.ndarray:
+    """Rank of every feature by frequency: 1 = most frequent, ties in order of the features."""
+    frequency = np.asarray(frequency)
+    rank = np.empty(frequency.size, dtype=np.int64)
+    rank[np.argsort(-frequency, kind="stable")] = np.arange(1, frequency.size + 1)
+    return rank
+
+
 # ---------------------------------------------------------------------------- seeds
 def mean_and_spread(values: np.ndarray, log: bool = False
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
