@@ -72,33 +72,41 @@ def export_options():
 
 
 # ------------------------------------------------------------------------------ resources
-# Estimates of peak memory and run time from a job's size N and dimension d, calibrated on the
-# benchmark files (results/benchmarks/: max_rss, s) of runs at several N with a margin of about
-# 2x, so that a cluster scheduler neither kills nor starves the jobs. A job that is retried
-# (a cluster profile's retries) asks for proportionally more on each attempt.
+# Each rule states its peak memory and run time as a function of its dataset's size N and
+# dimension d (d = 0 for the graph stages), calibrated on the benchmark files of runs at
+# N = 1e5 .. 1e6, d = 100 (results/benchmarks/: max_rss, s) with a margin of 2x or more, so
+# that a cluster scheduler neither kills nor starves the jobs. A job that is retried (the
+# cluster profile's retries) asks for proportionally more on each attempt.
 INTERPRETER_MB = 400  # Python with numpy, scipy, pandas and numba loaded
 X_ITEMSIZE = 4 if PERCOLATION["dtype"] == "float32" else 8
 
 
-def mem_mb(bytes_per_point, x_copies=0):
-    """A resources function: ``bytes_per_point`` * N for graph, label and feature arrays, plus
-    ``x_copies`` times the N x d embedding, on top of the interpreter."""
+def _size_and_dim(wildcards):
+    return int(wildcards.size), int(wildcards.get("dim", 0))
+
+
+def dataset_threads(wildcards):
+    """Threads of a dataset job: 1 per 500,000 points, at most 8. Below that a job spends most
+    of its time starting Python, and two one-thread jobs side by side finish sooner."""
+    return min(8, 1 + int(wildcards.size) // 500_000)
+
+
+def mem_mb(data_bytes):
+    """A resources function: the interpreter plus ``data_bytes(N, d)`` bytes, in MB."""
 
     def estimate(wildcards, attempt):
-        size = int(wildcards.size)
-        dim = int(wildcards.get("dim", 0))
-        data_bytes = size * bytes_per_point + x_copies * size * dim * X_ITEMSIZE
-        return attempt * (INTERPRETER_MB + math.ceil(data_bytes / 2**20))
+        n, d = _size_and_dim(wildcards)
+        return attempt * (INTERPRETER_MB + math.ceil(data_bytes(n, d) / 2**20))
 
     return estimate
 
 
-def runtime_min(seconds_per_million_values):
-    """A resources function: run time in minutes, proportional to N * d (N for graph jobs)."""
+def runtime_min(seconds):
+    """A resources function: 5 minutes plus ``seconds(N, d)``, in minutes."""
 
     def estimate(wildcards, attempt):
-        values = int(wildcards.size) * int(wildcards.get("dim", 1))
-        return attempt * (5 + math.ceil(seconds_per_million_values * values / 1e6 / 60))
+        n, d = _size_and_dim(wildcards)
+        return attempt * (5 + math.ceil(seconds(n, d) / 60))
 
     return estimate
 

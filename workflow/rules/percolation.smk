@@ -11,10 +11,11 @@ rule generate_graph:
         "results/logs/generate_graph/{mode}/size{size}_seed{seed}.log",
     benchmark:
         "results/benchmarks/generate_graph/{mode}/size{size}_seed{seed}.tsv"
-    threads: 2
+    threads: dataset_threads
     resources:
-        mem_mb=mem_mb(bytes_per_point=400),
-        runtime=runtime_min(seconds_per_million_values=30),
+        # measured: 160 bytes and 9 us per point
+        mem_mb=mem_mb(lambda n, d: 400 * n),
+        runtime=runtime_min(lambda n, d: 2e-5 * n),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
@@ -33,10 +34,11 @@ rule embed:
         "results/logs/embed/{mode}/size{size}_dim{dim}_seed{seed}.log",
     benchmark:
         "results/benchmarks/embed/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
-    threads: 2
+    threads: dataset_threads
     resources:
-        mem_mb=mem_mb(bytes_per_point=400, x_copies=2),
-        runtime=runtime_min(seconds_per_million_values=1),
+        # measured: X plus 300 bytes per point; 0.2 us per value of X
+        mem_mb=mem_mb(lambda n, d: 2 * n * d * X_ITEMSIZE + 400 * n),
+        runtime=runtime_min(lambda n, d: 5e-7 * n * d),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
@@ -53,10 +55,11 @@ rule label:
         "results/logs/label/{mode}/size{size}_seed{seed}.log",
     benchmark:
         "results/benchmarks/label/{mode}/size{size}_seed{seed}.tsv"
-    threads: 2
+    threads: dataset_threads
     resources:
-        mem_mb=mem_mb(bytes_per_point=400),
-        runtime=runtime_min(seconds_per_million_values=30),
+        # measured: 160 bytes and 8 us per point
+        mem_mb=mem_mb(lambda n, d: 400 * n),
+        runtime=runtime_min(lambda n, d: 2e-5 * n),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
@@ -80,10 +83,11 @@ rule export:
         "results/logs/export/{mode}/size{size}_dim{dim}_seed{seed}.log",
     benchmark:
         "results/benchmarks/export/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
-    threads: 2
+    threads: dataset_threads
     resources:
-        mem_mb=mem_mb(bytes_per_point=1000, x_copies=2),
-        runtime=runtime_min(seconds_per_million_values=1),
+        # measured: X plus 440 bytes per point; 0.2 us per value of X
+        mem_mb=mem_mb(lambda n, d: 2 * n * d * X_ITEMSIZE + 1000 * n),
+        runtime=runtime_min(lambda n, d: 5e-7 * n * d),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
@@ -101,18 +105,24 @@ rule describe:
     output:
         summary="results/statistics/{mode}/size{size}_dim{dim}_seed{seed}/summary.csv",
         arrays="results/statistics/{mode}/size{size}_dim{dim}_seed{seed}/arrays.npz",
+    params:
+        knn_k=PERCOLATION["statistics"]["knn_k"],
+        knn_min_cluster=PERCOLATION["statistics"]["knn_min_cluster"],
     log:
         "results/logs/describe/{mode}/size{size}_dim{dim}_seed{seed}.log",
     benchmark:
         "results/benchmarks/describe/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
-    threads: 2
+    threads: dataset_threads
     resources:
-        mem_mb=mem_mb(bytes_per_point=1000, x_copies=3),
-        runtime=runtime_min(seconds_per_million_values=2),
+        # measured: 15 kB per point (the k-NN baselines compare 512 query points at a time
+        # with every point) and 2 us per value of X
+        mem_mb=mem_mb(lambda n, d: 30_000 * n + 2 * n * d * X_ITEMSIZE),
+        runtime=runtime_min(lambda n, d: 5e-6 * n * d),
     conda:
         "../envs/percolation-tms.yaml"
     shell:
         PERCOLATION_TMS + "describe --dataset {input.main}"
+        " --knn-k {params.knn_k} --knn-min-cluster {params.knn_min_cluster}"
         " --out-summary {output.summary} --out-arrays {output.arrays} > {log} 2>&1"
 
 

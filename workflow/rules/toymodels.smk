@@ -24,7 +24,7 @@ rule train_toy_synthetic:
         "results/logs/train_toy_synthetic/{model}.log",
     benchmark:
         "results/benchmarks/train_toy_synthetic/{model}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=60,
@@ -61,9 +61,9 @@ rule train_toy_percolation:
         "results/logs/train_toy_percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}.log",
     benchmark:
         "results/benchmarks/train_toy_percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}.tsv"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=mem_mb(bytes_per_point=1000),
+        mem_mb=mem_mb(lambda n, d: 1000 * n),
         runtime=60,
     conda:
         "../envs/percolation-tms.yaml"
