@@ -36,11 +36,6 @@ DATASETS = sorted(
 
 TOY_DATASET = Dataset(**TOY_PERCOLATION["dataset"])
 
-# Every job calls the package. Its numba kernels would start one thread per core whatever the
-# job's threads; NUMBA_NUM_THREADS keeps them to the threads the scheduler gave the job (results
-# do not depend on the number of threads).
-PERCOLATION_TMS = "NUMBA_NUM_THREADS={threads} python -m percolation_tms "
-
 
 def dataset_paths(pattern, datasets):
     """``pattern`` (with {mode}, {size}, {dim}, {seed}) filled in for each dataset."""
@@ -87,7 +82,9 @@ def _size_and_dim(wildcards):
 
 def dataset_threads(wildcards):
     """Threads of a dataset job: 1 per 500,000 points, at most 8. Below that a job spends most
-    of its time starting Python, and two one-thread jobs side by side finish sooner."""
+    of its time starting Python, and two one-thread jobs side by side finish sooner. (Every job
+    sets NUMBA_NUM_THREADS to its threads, else the numba kernels would start one thread per
+    core; results do not depend on the number of threads.)"""
     return min(8, 1 + int(wildcards.size) // 500_000)
 
 

@@ -19,7 +19,7 @@ rule generate_graph:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "generate-graph --mode {wildcards.mode} {params.create_prob}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms generate-graph --mode {wildcards.mode} {params.create_prob}"
         " --size {wildcards.size} --seed {wildcards.seed} --out {output.graph} > {log} 2>&1"
 
 
@@ -42,7 +42,7 @@ rule embed:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "embed --graph {input.graph} --dim {wildcards.dim}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms embed --graph {input.graph} --dim {wildcards.dim}"
         " --dtype {params.dtype} --out {output.x} > {log} 2>&1"
 
 
@@ -63,7 +63,7 @@ rule label:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "label --graph {input.graph} --out {output.values} > {log} 2>&1"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms label --graph {input.graph} --out {output.values} > {log} 2>&1"
 
 
 rule export:
@@ -91,7 +91,7 @@ rule export:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "export --graph {input.graph} --embedding {input.x}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms export --graph {input.graph} --embedding {input.x}"
         " --values {input.values} {params.options} --outdir {params.outdir} > {log} 2>&1"
 
 
@@ -121,7 +121,7 @@ rule describe:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "describe --dataset {input.main}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms describe --dataset {input.main}"
         " --knn-k {params.knn_k} --knn-min-cluster {params.knn_min_cluster}"
         " --out-summary {output.summary} --out-arrays {output.arrays} > {log} 2>&1"
 
@@ -153,5 +153,5 @@ rule aggregate:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "aggregate --summaries {input.summaries}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms aggregate --summaries {input.summaries}"
         " --out {output.summary} --out-by-setting {output.by_setting} > {log} 2>&1"

@@ -31,7 +31,7 @@ rule train_toy_synthetic:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "train-toy --model {wildcards.model}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms train-toy --model {wildcards.model}"
         " --n-features {params.n_features} --n-hidden {params.n_hidden}"
         " --sparsities {params.sparsities} --importance {params.importance}"
         " --steps {params.steps} --batch-size {params.batch_size} --lr {params.lr}"
@@ -68,7 +68,7 @@ rule train_toy_percolation:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "train-toy --model {wildcards.model}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms train-toy --model {wildcards.model}"
         " --percolation-features {input.features} --k {params.n_features}"
         " --n-features {params.n_features} --n-hidden {params.n_hidden}"
         " --importance {params.importance}"
@@ -93,4 +93,4 @@ rule phase_diagram:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        PERCOLATION_TMS + "phase-diagram --out {params.outdir} > {log} 2>&1"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms phase-diagram --out {params.outdir} > {log} 2>&1"
