@@ -66,6 +66,45 @@ def export_options():
     return " ".join(options)
 
 
+# ------------------------------------------------------------------------------ figures
+# One figure per dataset setting (mode, size, dim), over that setting's seeds.
+PERCOLATION_FIGURES = [
+    "cluster_sizes",
+    "degrees",
+    "hierarchy",
+    "embedding",
+    "feature_frequency",
+    "baselines",
+]
+# One figure over every model kind of the synthetic sweep.
+TOY_FIGURES = [
+    "tms_wtw",
+    "tms_weights",
+    "tms_represented",
+    "tms_feature_dimensionality",
+    "tms_loss",
+]
+
+
+def setting_statistics(wildcards):
+    """describe's arrays and summary of every seed of the setting (mode, size, dim); the
+    per-seed summaries rather than the aggregated table, so that a new seed of one setting
+    redraws that setting's figures only."""
+    seeds = [
+        d.seed
+        for d in DATASETS
+        if (d.mode, str(d.size), str(d.dim))
+        == (wildcards.mode, wildcards.size, wildcards.dim)
+    ]
+    return expand(
+        rules.describe.output,
+        mode=wildcards.mode,
+        size=wildcards.size,
+        dim=wildcards.dim,
+        seed=seeds,
+    )
+
+
 # ------------------------------------------------------------------------------ resources
 # Each rule states its peak memory and run time as a function of its dataset's size N and
 # dimension d (d = 0 for the graph stages), calibrated on the benchmark files of runs at
@@ -110,8 +149,8 @@ def runtime_min(seconds):
 
 # ------------------------------------------------------------------------------ targets
 def get_final_output():
-    """Everything the workflow produces: the dataset files, the statistics tables and the toy
-    models."""
+    """Everything the workflow produces: the dataset files, the statistics tables, the toy
+    models and every figure."""
     return (
         expand(rules.export.output, zip, **_columns(DATASETS))
         + expand(rules.describe.output, zip, **_columns(DATASETS))
@@ -123,9 +162,27 @@ def get_final_output():
             **TOY_DATASET._asdict(),
         )
         + rules.phase_diagram.output
+        + figure_files()
     )
 
 
 def _columns(datasets):
     """Datasets as one list per field, for expand(..., zip, ...)."""
     return {field: [getattr(d, field) for d in datasets] for field in Dataset._fields}
+
+
+def figure_files():
+    """Every figure of the run (PNG and PDF)."""
+    settings = sorted({(d.mode, d.size, d.dim) for d in DATASETS})
+    files = []
+    for figure in PERCOLATION_FIGURES:
+        files += expand(
+            getattr(rules, f"plot_{figure}").output,
+            zip,
+            mode=[s[0] for s in settings],
+            size=[s[1] for s in settings],
+            dim=[s[2] for s in settings],
+        )
+    for figure in TOY_FIGURES + ["tms_phase_diagram", "percolation_superposition"]:
+        files += getattr(rules, f"plot_{figure}").output
+    return files
