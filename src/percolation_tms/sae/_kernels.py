@@ -1,19 +1,21 @@
 """Numba kernels of the sparse-autoencoder stage: arrays and scalars in, arrays out.
 
-Parameter layout (chosen for contiguous inner loops, the public API shows the usual shapes):
-
-* ``enc_t``  (d, m): W_enc transposed, so a point's pre-activations are d contiguous axpys
-  over the m latents (vectorised, no reassociation needed);
-* ``atoms``  (m, d): W_dec transposed, one unit-norm dictionary atom per row, so decoding and
-  the gradient of one activation touch one contiguous row.
+Parameter layout: one row per latent for both W_enc (m, d) and ``atoms`` (m, d) = W_dec^T (the
+unit-norm dictionary atoms), so a latent's gradients are contiguous axpys over d.  The forward
+pass reads ``enc_t`` (d, m), a transposed copy of W_enc refreshed after every step, so that a
+point's pre-activations are d contiguous axpys over the m latents.
 
 Determinism: every parallel loop writes outputs that only its own iteration computes (a batch
 row, a latent, an input coordinate, a feature), and every sum inside an iteration runs in a fixed
 order (batch rows ascending, active latents ascending).  So results do not depend on the number
 of threads or on how numba splits the work.  The reductions over batch rows that feed a latent's
 gradient use a latent-major index of the batch's active entries (a counting-sort transpose) so
-that they too are owned by one iteration.  No BLAS call is made: this machine's BLAS is both
-slower than these kernels and not under our control across thread counts.
+that they too are owned by one iteration.  Dot products over the d coordinates go through
+:func:`dot`, compiled with re-association allowed so that LLVM vectorises them (3x faster): its
+summation order is fixed by the compiled code, i.e. by the CPU's vector width, the same on every
+run and thread count of one machine (another CPU type may differ in the last bits).  No BLAS call
+is made: this machine's BLAS is several times slower than these kernels, and its threads are not
+under our control.
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ from numba import njit, prange
 from percolation_tms._rng import next_below, next_double, next_normal, stream_state
 
 
+@njit(cache=True, fastmath={"reassoc"})
+def dot(a, b):
+    """Dot product of two 1-d float arrays of equal length (vectorised; see module docstring).
+
+    Must stay a separately compiled function: numba's IR-level inlining would recompile it
+    under the caller's strict flags and lose the vectorisation."""
+    s = 0.0
+    for c in range(a.shape[0]):
+        s += a[c] * b[c]
+    return s
+
+
 # ---------------------------------------------------------------------------- forward pass
 @njit(cache=True)
 def _better(value_a, index_a, value_b, index_b):
@@ -35,12 +49,18 @@ def _better(value_a, index_a, value_b, index_b):
 
 @njit(cache=True)
 def select_top_k(pre, k, out_index):
-    """Write the indices of the k best pre-activations that are > 0 to ``out_index`` in
-    ascending order; return how many.  A size-k min-heap (worst kept entry at its root)."""
-    m = pre.shape[0]
+    """Write the indices of the k largest pre-activations, keeping only those > 0 (TopK then
+    ReLU), to ``out_index`` in ascending order; return how many.  Ties go to the lower index.
+
+    A min-heap of at most k positive candidates, its worst entry at the root.  Candidates come
+    in increasing index order, so a later one never wins a tie: the common case costs a single
+    comparison with the root's value (0 while the heap is not full)."""
     size = 0
-    for j in range(m):
+    threshold = 0.0
+    for j in range(pre.shape[0]):
         value = pre[j]
+        if value <= threshold:
+            continue
         if size < k:
             pos = size
             size += 1
@@ -53,8 +73,8 @@ def select_top_k(pre, k, out_index):
                 else:
                     break
             out_index[pos] = j
-        elif _better(value, j, pre[out_index[0]], out_index[0]):
-            pos = 0
+        else:
+            pos = 0  # replace the root and sift down
             while True:
                 child = 2 * pos + 1
                 if child >= k:
@@ -71,20 +91,16 @@ def select_top_k(pre, k, out_index):
                 else:
                     break
             out_index[pos] = j
-    count = 0
-    for t in range(size):  # ReLU after the selection; compact in place (count <= t)
-        j = out_index[t]
-        if pre[j] > 0.0:
-            out_index[count] = j
-            count += 1
-    for t in range(1, count):  # insertion sort: k is small
+        if size == k:
+            threshold = pre[out_index[0]]
+    for t in range(1, size):  # insertion sort: k is small
         j = out_index[t]
         pos = t
         while pos > 0 and out_index[pos - 1] > j:
             out_index[pos] = out_index[pos - 1]
             pos -= 1
         out_index[pos] = j
-    return count
+    return size
 
 
 @njit(parallel=True, cache=True)
@@ -136,17 +152,10 @@ def forward_rows(x, rows, enc_t, b_enc, atoms, b_dec, top_k, l1, with_grad,
             for c in range(d):
                 e[c] += f * atom[c]
         l1_norm[r] = total
-        s = 0.0
-        for c in range(d):
-            s += e[c] * e[c]
-        sq_err[r] = s
+        sq_err[r] = dot(e, e)
         if with_grad:
             for t in range(count):
-                atom = atoms[index[t]]
-                g = 0.0
-                for c in range(d):
-                    g += e[c] * atom[c]
-                act_grad[r, t] = 2.0 * g + l1
+                act_grad[r, t] = 2.0 * dot(e, atoms[index[t]]) + l1
 
 
 # ---------------------------------------------------------------------------- gradients
@@ -173,98 +182,101 @@ def latent_major(act_index, n_active, n_latents, offsets, entry_row, entry_slot)
 
 
 @njit(parallel=True, cache=True)
-def latent_gradients(act_value, act_grad, err, offsets, entry_row, entry_slot, scale,
-                     grad_atoms, grad_b_enc):
-    """Per latent j (one owner each): grad_atoms[j] = scale * sum_r 2 f_rj err_r (d,) and
-    grad_b_enc[j] = scale * sum_r dloss_r/dpre_rj, over the batch rows where j is active."""
+def latent_gradients(xc, act_value, act_grad, err, offsets, entry_row, entry_slot, scale,
+                     grad_enc, grad_b_enc, grad_atoms):
+    """Per latent j (one owner each), summing over the batch rows r where j is active:
+    grad_enc[j] = scale * sum_r g_rj xc_r (d,), grad_b_enc[j] = scale * sum_r g_rj and
+    grad_atoms[j] = scale * sum_r 2 f_rj err_r (d,), with g_rj = dloss_r/dpre_rj."""
     d = err.shape[1]
     for j in prange(grad_atoms.shape[0]):
-        g = grad_atoms[j]
+        g_enc = grad_enc[j]
+        g_atom = grad_atoms[j]
         for c in range(d):
-            g[c] = 0.0
+            g_enc[c] = 0.0
+            g_atom[c] = 0.0
         bias = 0.0
         for q in range(offsets[j], offsets[j + 1]):
             r = entry_row[q]
             t = entry_slot[q]
+            g = act_grad[r, t]
             coef = 2.0 * act_value[r, t]
+            centred = xc[r]
             e = err[r]
             for c in range(d):
-                g[c] += coef * e[c]
-            bias += act_grad[r, t]
+                g_enc[c] += g * centred[c]
+                g_atom[c] += coef * e[c]
+            bias += g
         for c in range(d):
-            g[c] *= scale
+            g_enc[c] *= scale
+            g_atom[c] *= scale
         grad_b_enc[j] = bias * scale
 
 
-@njit(parallel=True, cache=True)
-def encoder_gradients(xc, act_index, act_grad, n_active, err, enc_t, grad_b_enc, scale,
-                      grad_enc_t, grad_b_dec):
-    """Per input coordinate c (one owner each): grad_enc_t[c] = scale * sum_r xc_rc
-    dloss_r/dpre_r (m,), and grad_b_dec[c] = scale * sum_r 2 err_rc - (W_enc^T grad_b_enc)_c,
-    b_dec entering both the reconstruction and the encoder's input.  Needs grad_b_enc."""
-    d, m = enc_t.shape
-    for c in prange(d):
-        g = grad_enc_t[c]
-        for j in range(m):
-            g[j] = 0.0
-        err_sum = 0.0
-        for r in range(xc.shape[0]):
-            a = xc[r, c]
-            for t in range(n_active[r]):
-                g[act_index[r, t]] += a * act_grad[r, t]
-            err_sum += err[r, c]
-        through_encoder = 0.0
-        for j in range(m):
-            g[j] *= scale
-            through_encoder += enc_t[c, j] * grad_b_enc[j]
-        grad_b_dec[c] = 2.0 * scale * err_sum - through_encoder
-
-
 # ---------------------------------------------------------------------------- optimiser
-@njit(parallel=True, cache=True)
-def project_out_radial(atoms, grad_atoms):
-    """Remove from each atom's gradient its component along the atom (unit-norm constraint)."""
-    d = atoms.shape[1]
-    for j in prange(atoms.shape[0]):
-        dot = 0.0
-        for c in range(d):
-            dot += grad_atoms[j, c] * atoms[j, c]
-        for c in range(d):
-            grad_atoms[j, c] -= dot * atoms[j, c]
+def adam_constants(lr, beta1, beta2, eps, step):
+    """The float64 array (5,) ``adam`` of the update kernels for Adam step ``step`` (from 1):
+    [lr / (1 - beta1^step), beta1, beta2, 1 / sqrt(1 - beta2^step), eps]."""
+    return np.array([lr / (1.0 - beta1 ** step), beta1, beta2,
+                     1.0 / math.sqrt(1.0 - beta2 ** step), eps])
+
+
+@njit(cache=True)
+def adam_slice(theta, grad, moment1, moment2, adam):
+    """PyTorch's Adam on 1-d arrays: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
+    theta -= lr m_hat / (sqrt(v_hat) + eps), bias corrections folded into ``adam``."""
+    step_size, beta1, beta2, inv_root_correction2, eps = adam[0], adam[1], adam[2], adam[3], \
+        adam[4]
+    for i in range(theta.shape[0]):
+        g = grad[i]
+        m1 = beta1 * moment1[i] + (1.0 - beta1) * g
+        m2 = beta2 * moment2[i] + (1.0 - beta2) * g * g
+        moment1[i] = m1
+        moment2[i] = m2
+        theta[i] -= step_size * m1 / (math.sqrt(m2) * inv_root_correction2 + eps)
 
 
 @njit(parallel=True, cache=True)
-def normalize_rows(atoms):
-    """Scale every row to unit Euclidean norm (rows of norm 0 are left alone)."""
+def decoder_bias_step(err, enc_t, grad_b_enc, scale, grad_b_dec, update, b_dec, moment1,
+                      moment2, adam):
+    """grad_b_dec[c] = scale * sum_r 2 err_rc - (W_enc^T grad_b_enc)_c (b_dec enters both the
+    reconstruction and the encoder's input; enc_t (d, m) = W_enc^T before the step, needs
+    grad_b_enc); with ``update``, then one Adam step of b_dec (moments (d,), ``adam`` as in
+    :func:`adam_constants`).  One owner per coordinate c."""
+    for c in prange(enc_t.shape[0]):
+        err_sum = 0.0
+        for r in range(err.shape[0]):
+            err_sum += err[r, c]
+        grad_b_dec[c] = 2.0 * scale * err_sum - dot(enc_t[c], grad_b_enc)
+        if update:
+            adam_slice(b_dec[c:c + 1], grad_b_dec[c:c + 1], moment1[c:c + 1],
+                       moment2[c:c + 1], adam)
+
+
+@njit(parallel=True, cache=True)
+def latent_update(enc, b_enc, atoms, grad_enc, grad_b_enc, grad_atoms, m1_enc, m1_b_enc,
+                  m1_atoms, m2_enc, m2_b_enc, m2_atoms, adam, enc_t):
+    """One Adam step of every latent's parameters, one owner per latent j: the atom's gradient
+    loses its component along the atom (the unit-norm constraint), W_enc row, b_enc and atom
+    take an Adam step (moments m1_*, m2_* shaped like the parameters), the atom is renormalised,
+    and enc_t[:, j] (the forward pass's transposed copy) takes the new W_enc row."""
     d = atoms.shape[1]
     for j in prange(atoms.shape[0]):
-        s = 0.0
+        atom = atoms[j]
+        g_atom = grad_atoms[j]
+        radial = dot(g_atom, atom)
         for c in range(d):
-            s += atoms[j, c] * atoms[j, c]
-        if s > 0.0:
-            inv = 1.0 / math.sqrt(s)
+            g_atom[c] -= radial * atom[c]
+        adam_slice(enc[j], grad_enc[j], m1_enc[j], m2_enc[j], adam)
+        adam_slice(b_enc[j:j + 1], grad_b_enc[j:j + 1], m1_b_enc[j:j + 1], m2_b_enc[j:j + 1],
+                   adam)
+        adam_slice(atom, g_atom, m1_atoms[j], m2_atoms[j], adam)
+        norm2 = dot(atom, atom)
+        if norm2 > 0.0:
+            inv = 1.0 / math.sqrt(norm2)
             for c in range(d):
-                atoms[j, c] *= inv
-
-
-@njit(parallel=True, cache=True)
-def adam_update(theta, grad, moment1, moment2, lr, beta1, beta2, eps, step):
-    """One Adam step on flat arrays, PyTorch's rule: theta -= lr * m_hat / (sqrt(v_hat) + eps)
-    with m_hat = m / (1 - beta1^step), v_hat = v / (1 - beta2^step); step counts from 1."""
-    correction1 = 1.0 - beta1 ** step
-    root_correction2 = math.sqrt(1.0 - beta2 ** step)
-    # Split into fixed blocks so the loop body stays vectorisable; elementwise, so any split
-    # gives the same numbers.
-    block = 4096
-    n = theta.shape[0]
-    for b in prange((n + block - 1) // block):
-        for i in range(b * block, min(n, (b + 1) * block)):
-            g = grad[i]
-            m1 = beta1 * moment1[i] + (1.0 - beta1) * g
-            m2 = beta2 * moment2[i] + (1.0 - beta2) * g * g
-            moment1[i] = m1
-            moment2[i] = m2
-            theta[i] -= lr * (m1 / correction1) / (math.sqrt(m2) / root_correction2 + eps)
+                atom[c] *= inv
+        for c in range(d):
+            enc_t[c, j] = enc[j, c]
 
 
 # ---------------------------------------------------------------------------- randomness
@@ -354,13 +366,10 @@ def best_latent_matches(act_indptr, act_indices, act_data, latent_mean, latent_m
 def max_cosine(reference, atoms, best_atom, best_cosine):
     """For each unit row of ``reference`` (n, d): the unit row of ``atoms`` (m, d) with the
     largest cosine similarity (ties to the lower index) and that cosine."""
-    d = reference.shape[1]
     for g in prange(reference.shape[0]):
         top, top_j = -np.inf, -1
         for j in range(atoms.shape[0]):
-            s = 0.0
-            for c in range(d):
-                s += reference[g, c] * atoms[j, c]
+            s = dot(reference[g], atoms[j])
             if s > top:
                 top, top_j = s, j
         best_atom[g] = top_j

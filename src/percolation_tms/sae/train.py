@@ -34,10 +34,10 @@ ENCODE_CHUNK = 2048  # points per encoding pass: bounds the (chunk, m) scratch b
 
 
 class Parameters(NamedTuple):
-    """Weights in the kernels' layout: enc_t (d, m) = W_enc^T; b_enc (m,); atoms (m, d) =
-    W_dec^T (one dictionary atom per row); b_dec (d,).  Also the layout of their gradients."""
+    """Weights, one row per latent: enc (m, d) = W_enc; b_enc (m,); atoms (m, d) = W_dec^T
+    (the unit-norm dictionary atoms); b_dec (d,).  Also the layout of their gradients."""
 
-    enc_t: np.ndarray
+    enc: np.ndarray
     b_enc: np.ndarray
     atoms: np.ndarray
     b_dec: np.ndarray
@@ -47,8 +47,8 @@ class Parameters(NamedTuple):
 class SparseAutoencoder:
     """A trained sparse autoencoder and the standardisation of its inputs.
 
-    params       weights in the kernels' layout (see ``Parameters``); ``W_enc`` (m, d) and
-                 ``W_dec`` (d, m) give the usual orientation.
+    params       weights (see ``Parameters``); ``W_enc`` (m, d) and ``W_dec`` (d, m) give the
+                 usual orientation.
     input_mean   (d,) subtracted from raw inputs; input_scale (scalar) then divides them.
     top_k        k of a TopK SAE, 0 for ReLU; l1 the L1 coefficient it was trained with.
     """
@@ -61,7 +61,7 @@ class SparseAutoencoder:
 
     @property
     def W_enc(self) -> np.ndarray:
-        return self.params.enc_t.T
+        return self.params.enc
 
     @property
     def W_dec(self) -> np.ndarray:
@@ -89,8 +89,7 @@ class SparseAutoencoder:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "SparseAutoencoder":
         params = Parameters(*(np.ascontiguousarray(a, dtype=np.float64) for a in (
-            np.asarray(arrays["W_enc"]).T, arrays["b_enc"], np.asarray(arrays["W_dec"]).T,
-            arrays["b_dec"])))
+            arrays["W_enc"], arrays["b_enc"], np.asarray(arrays["W_dec"]).T, arrays["b_dec"])))
         return cls(params, np.asarray(arrays["input_mean"], dtype=np.float64),
                    float(arrays["input_scale"]), int(arrays["top_k"]), float(arrays["l1"]))
 
@@ -144,15 +143,18 @@ def standardization(X: np.ndarray) -> tuple[np.ndarray, float]:
 def initial_parameters(n_latents: int, dim: int, seed: int, b_dec: np.ndarray) -> Parameters:
     atoms = np.empty((n_latents, dim), dtype=np.float64)
     _kernels.unit_gaussian_rows(seed, DOMAIN_SAE_INIT, 0, atoms)
-    return Parameters(np.ascontiguousarray(atoms.T), np.zeros(n_latents), atoms,
+    return Parameters(atoms.copy(), np.zeros(n_latents), atoms,
                       np.array(b_dec, dtype=np.float64))
 
 
 # ---------------------------------------------------------------------------- one batch
 class _Buffers:
-    """Scratch arrays of a forward/backward pass over up to ``n_rows`` points."""
+    """Scratch arrays of a forward/backward pass over up to ``n_rows`` points, and ``enc_t``,
+    the transposed W_enc the forward pass reads (``load`` it from the parameters; a training
+    step keeps it up to date)."""
 
     def __init__(self, n_rows: int, dim: int, n_latents: int, with_grad: bool):
+        self.enc_t = np.empty((dim, n_latents))
         self.xc = np.empty((n_rows, dim))
         self.pre = np.empty((n_rows, n_latents))
         self.act_index = np.empty((n_rows, n_latents), dtype=np.int64)
@@ -166,53 +168,87 @@ class _Buffers:
             self.offsets = np.empty(n_latents + 1, dtype=np.int64)
             self.entry_row = np.empty(n_rows * n_latents, dtype=np.int64)
             self.entry_slot = np.empty(n_rows * n_latents, dtype=np.int64)
+            self.grads = Parameters(np.empty((n_latents, dim)), np.empty(n_latents),
+                                    np.empty((n_latents, dim)), np.empty(dim))
+
+    def load(self, params: Parameters) -> None:
+        self.enc_t[...] = params.enc.T
 
     def forward(self, x, rows, params: Parameters, top_k: int, l1: float, with_grad: bool):
         b = rows.shape[0]
-        _kernels.forward_rows(x, rows, params.enc_t, params.b_enc, params.atoms, params.b_dec,
+        _kernels.forward_rows(x, rows, self.enc_t, params.b_enc, params.atoms, params.b_dec,
                               top_k, l1, with_grad, self.xc[:b], self.pre[:b],
                               self.act_index[:b], self.act_value[:b],
                               self.act_grad[:b] if with_grad else self.act_grad,
                               self.n_active[:b], self.err[:b], self.sq_err[:b],
                               self.l1_norm[:b])
 
-    def backward(self, params: Parameters, grads: Parameters, n_rows: int) -> None:
-        """Gradients of the batch's mean loss (after ``forward`` with_grad) into ``grads``."""
+    def backward(self, params: Parameters, n_rows: int,
+                 moments: tuple[Parameters, Parameters] | None = None,
+                 adam: np.ndarray | None = None) -> Parameters:
+        """Gradients of the batch's mean loss (after ``forward`` with_grad), in ``self.grads``;
+        with ``moments`` and ``adam`` also take the Adam step (and refresh ``enc_t``)."""
         b, scale = n_rows, 1.0 / n_rows
+        grads = self.grads
+        update = moments is not None
+        m1, m2 = moments if update else (grads, grads)  # placeholders, unused without update
         _kernels.latent_major(self.act_index[:b], self.n_active[:b], params.atoms.shape[0],
                               self.offsets, self.entry_row, self.entry_slot)
-        _kernels.latent_gradients(self.act_value[:b], self.act_grad[:b], self.err[:b],
-                                  self.offsets, self.entry_row, self.entry_slot, scale,
-                                  grads.atoms, grads.b_enc)
-        _kernels.encoder_gradients(self.xc[:b], self.act_index[:b], self.act_grad[:b],
-                                   self.n_active[:b], self.err[:b], params.enc_t, grads.b_enc,
-                                   scale, grads.enc_t, grads.b_dec)
+        _kernels.latent_gradients(self.xc[:b], self.act_value[:b], self.act_grad[:b],
+                                  self.err[:b], self.offsets, self.entry_row, self.entry_slot,
+                                  scale, grads.enc, grads.b_enc, grads.atoms)
+        # Reads enc_t before latent_update overwrites it.
+        _kernels.decoder_bias_step(self.err[:b], self.enc_t, grads.b_enc, scale, grads.b_dec,
+                                   update, params.b_dec, m1.b_dec, m2.b_dec,
+                                   adam if update else np.zeros(5))
+        if update:
+            _kernels.latent_update(params.enc, params.b_enc, params.atoms, grads.enc,
+                                   grads.b_enc, grads.atoms, m1.enc, m1.b_enc, m1.atoms,
+                                   m2.enc, m2.b_enc, m2.atoms, adam, self.enc_t)
+        return grads
 
     def batch_loss(self, n_rows: int, l1: float) -> float:
         return float(self.sq_err[:n_rows].sum() + l1 * self.l1_norm[:n_rows].sum()) / n_rows
 
 
-def _flat_views(flat: np.ndarray, n_latents: int, dim: int) -> Parameters:
-    """Parameters viewing one flat array, so Adam updates all of them in one pass."""
-    dm = dim * n_latents
-    return Parameters(flat[:dm].reshape(dim, n_latents), flat[dm:dm + n_latents],
-                      flat[dm + n_latents:2 * dm + n_latents].reshape(n_latents, dim),
-                      flat[2 * dm + n_latents:])
-
-
 def loss_and_gradients(params: Parameters, x: np.ndarray, top_k: int = 0, l1: float = 0.0
                        ) -> tuple[float, Parameters]:
     """Mean loss over the points x (n, d) (already standardised) and its gradient with respect
-    to every parameter (unconstrained: before the unit-norm projection), in ``Parameters``
-    layout.  The training step uses the same kernels."""
+    to every parameter (unconstrained: before the unit-norm projection).  The training step
+    uses the same kernels."""
     x = as_points(x, "x")
     n_latents, dim = params.atoms.shape
     buffers = _Buffers(x.shape[0], dim, n_latents, with_grad=True)
-    rows = np.arange(x.shape[0], dtype=np.int64)
-    buffers.forward(x, rows, params, top_k, l1, with_grad=True)
-    grads = _flat_views(np.empty(2 * dim * n_latents + n_latents + dim), n_latents, dim)
-    buffers.backward(params, grads, x.shape[0])
+    buffers.load(params)
+    buffers.forward(x, np.arange(x.shape[0], dtype=np.int64), params, top_k, l1,
+                    with_grad=True)
+    grads = buffers.backward(params, x.shape[0])
     return buffers.batch_loss(x.shape[0], l1), grads
+
+
+class _Trainer:
+    """The state of one training run: parameters, Adam moments, step count, buffers."""
+
+    def __init__(self, params: Parameters, config: SAEConfig, batch_size: int):
+        self.params = params
+        self.config = config
+        self.moments = tuple(Parameters(*(np.zeros_like(p) for p in params)) for _ in "12")
+        self.step = 0
+        n_latents, dim = params.atoms.shape
+        self.buffers = _Buffers(batch_size, dim, n_latents, with_grad=True)
+        self.buffers.load(params)
+        self.top_k = config.k if config.kind == "topk" else 0
+
+    def train_step(self, x: np.ndarray, rows: np.ndarray) -> float:
+        """One Adam step on the points x[rows] (x standardised, rows int64 of at most the
+        batch size), in place.  Returns the batch's mean loss before the step."""
+        config = self.config
+        self.step += 1
+        self.buffers.forward(x, rows, self.params, self.top_k, config.l1, with_grad=True)
+        adam = _kernels.adam_constants(config.lr, config.beta1, config.beta2, config.eps,
+                                       self.step)
+        self.buffers.backward(self.params, rows.shape[0], self.moments, adam)
+        return self.buffers.batch_loss(rows.shape[0], config.l1)
 
 
 # ---------------------------------------------------------------------------- training
@@ -221,55 +257,37 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
     X = as_points(X)
     n, dim = X.shape
     n_latents = config.n_latents(dim)
-    top_k = config.k if config.kind == "topk" else 0
     if config.standardize:
         mean, scale = standardization(X)
     else:
         mean, scale = np.zeros(dim), 1.0
     x = np.ascontiguousarray((X - mean) / scale)
-
-    theta = np.empty(2 * dim * n_latents + n_latents + dim)
-    params = _flat_views(theta, n_latents, dim)
-    for target, value in zip(params, initial_parameters(n_latents, dim, config.seed,
-                                                        x.mean(axis=0))):
-        target[...] = value
-    grad = np.empty_like(theta)
-    grads = _flat_views(grad, n_latents, dim)
-    moment1, moment2 = np.zeros_like(theta), np.zeros_like(theta)
+    params = initial_parameters(n_latents, dim, config.seed, x.mean(axis=0))
     batch = min(config.batch_size, n)
-    buffers = _Buffers(batch, dim, n_latents, with_grad=True)
+    trainer = _Trainer(params, config, batch)
 
     epoch_loss, epoch_mse, epoch_l0 = (np.empty(config.epochs) for _ in range(3))
-    step = 0
     start_time = time.perf_counter()
     for epoch in range(config.epochs):
         order = _kernels.shuffled_order(n, config.seed, DOMAIN_SAE_BATCH, epoch)
         loss_sum = sq_sum = active_sum = 0.0
         for start in range(0, n, batch):
             rows = order[start:start + batch]
-            b = rows.shape[0]
-            step += 1
-            buffers.forward(x, rows, params, top_k, config.l1, with_grad=True)
-            buffers.backward(params, grads, b)
-            _kernels.project_out_radial(params.atoms, grads.atoms)
-            _kernels.adam_update(theta, grad, moment1, moment2, config.lr, config.beta1,
-                                 config.beta2, config.eps, step)
-            _kernels.normalize_rows(params.atoms)
-            loss = buffers.batch_loss(b, config.l1)
+            loss = trainer.train_step(x, rows)
             if not math.isfinite(loss):
                 raise ValueError(f"training diverged (loss {loss}) at epoch {epoch}, step "
-                                 f"{step}; lower lr (now {config.lr})")
+                                 f"{trainer.step}; lower lr (now {config.lr})")
+            b = rows.shape[0]
             loss_sum += loss * b
-            sq_sum += float(buffers.sq_err[:b].sum())
-            active_sum += float(buffers.n_active[:b].sum())
+            sq_sum += float(trainer.buffers.sq_err[:b].sum())
+            active_sum += float(trainer.buffers.n_active[:b].sum())
         epoch_loss[epoch], epoch_mse[epoch], epoch_l0[epoch] = (
             loss_sum / n, sq_sum / n, active_sum / n)
         _progress.log(f"{log_prefix}epoch {epoch + 1}/{config.epochs}: loss "
                       f"{epoch_loss[epoch]:.4g}, mse {epoch_mse[epoch]:.4g}, "
                       f"L0 {epoch_l0[epoch]:.1f}")
     seconds = time.perf_counter() - start_time
-    sae = SparseAutoencoder(Parameters(*(np.array(p) for p in params)), mean, scale, top_k,
-                            config.l1)
+    sae = SparseAutoencoder(params, mean, scale, trainer.top_k, config.l1)
     return TrainResult(sae, epoch_loss, epoch_mse, epoch_l0, seconds)
 
 
@@ -281,6 +299,7 @@ def encode(sae: SparseAutoencoder, X, chunk: int = ENCODE_CHUNK) -> Encoding:
         raise ValueError(f"X has dimension {X.shape[1]}, the SAE expects {sae.dim}")
     n = X.shape[0]
     buffers = _Buffers(min(chunk, n), sae.dim, sae.n_latents, with_grad=False)
+    buffers.load(sae.params)
     centre = X.mean(axis=0)
     sq_err = np.empty(n)
     counts = np.empty(n, dtype=np.int64)
