@@ -143,3 +143,10 @@ def write_phase_diagram(path: Path, n_ratio: int = 21, n_sparsity: int = 17) -> 
                    trained_importance_ratio=ratio[picks_r], trained_sparsity=sparsity[picks_s],
                    trained_phase=trained, predicted_phase=predicted)
     return path
+
+
+def assert_png_and_pdf(png: Path) -> None:
+    """``png`` is a PNG of some substance and the PDF of the same stem sits beside it."""
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
+    pdf = png.with_suffix(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1_000

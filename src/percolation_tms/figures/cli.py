@@ -15,16 +15,16 @@ from percolation_tms import _progress
 # data, what --inputs takes).  Modules are imported only when one of their figures is drawn.
 _PERCOLATION = ("percolation_tms.figures.percolation",
                 "percolation_tms.figures.inputs:read_percolation_stats",
-                "describe's arrays.npz of every seed of one setting, and their summary rows "
-                "(each seed's summary.csv, or one aggregated summary.csv of those seeds), "
-                "in the same order")
+                ("describe's arrays.npz of every seed of one setting (mode, size, dim) and "
+                 "summary.csv files holding their rows (each seed's, or the aggregated one), in "
+                 "any order"))
 _TOY = ("percolation_tms.figures.toymodels", "percolation_tms.figures.inputs:read_toy_models",
-        "measurements.npz, weights.npz and metrics.csv of every train-toy run (model kinds and "
-        "seed groups; the runs of one model kind are merged)")
+        ("measurements.npz, weights.npz and metrics.csv of every train-toy run (model kinds "
+         "and seed groups; the runs of one model kind are merged)"))
 _PHASE = ("percolation_tms.figures.toymodels", "percolation_tms.figures.inputs:read_phase_diagram",
           "the phase_diagram.npz written by phase-diagram")
-_TOY_ON_PERCOLATION = _TOY[:2] + ("measurements.npz, weights.npz and metrics.csv of train-toy "
-                                  "runs with --percolation-features",)
+_TOY_ON_PERCOLATION = (*_TOY[:2], ("measurements.npz, weights.npz and metrics.csv of train-toy "
+                                   "runs with --percolation-features"))
 
 FIGURES = {
     "cluster_sizes": _PERCOLATION,
@@ -49,7 +49,10 @@ def _resolve(reference: str):
 
 
 def register(subparsers) -> None:
-    listing = "\n".join(f"  {name}: {what}" for name, (_, _, what) in FIGURES.items())
+    by_input: dict[str, list[str]] = {}
+    for name, (_, _, what) in FIGURES.items():
+        by_input.setdefault(what, []).append(name)
+    listing = "\n".join(f"  {', '.join(names)}:\n    {what}" for what, names in by_input.items())
     parser = subparsers.add_parser(
         "plot", help="draw one paper figure (PNG + PDF) from cached results",
         description="Draw one figure from files the stages wrote; writes --out (PNG) and the "

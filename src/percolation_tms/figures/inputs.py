@@ -15,9 +15,9 @@ mistake in the workflow's wiring stops with a clear message instead of a wrong f
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

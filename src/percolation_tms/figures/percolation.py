@@ -1,12 +1,14 @@
 """Figures of the percolation datasets, drawn from ``describe``'s statistics of every seed.
 
 Every function takes a :class:`~percolation_tms.figures.inputs.PercolationStats` (one dataset
-setting, one or more seeds) and writes ``out_path`` (PNG) and the PDF beside it.
+setting, one or more seeds), writes ``out_path`` (PNG) and the PDF beside it, and returns the
+figure (for inspection; nothing is left open).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -32,7 +34,7 @@ def _minor_log_label(value: float, _position) -> str:
     return f"{value:g}" if np.round(mantissa) in (2, 3, 5) else ""
 
 
-def plot_cluster_sizes(data: PercolationStats, out_path) -> None:
+def plot_cluster_sizes(data: PercolationStats, out_path) -> Figure:
     """Log-binned cluster-size distribution, per seed and pooled, against s^(-5/2)."""
     sizes = data.arrays("cluster_sizes")
     pooled = np.concatenate(sizes)
@@ -74,9 +76,10 @@ def plot_cluster_sizes(data: PercolationStats, out_path) -> None:
     ax.set_ylabel("P(s): fraction of clusters of size s")
     ax.set_title(f"Cluster sizes ({data.label})")
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_degrees(data: PercolationStats, out_path) -> None:
+def plot_degrees(data: PercolationStats, out_path) -> Figure:
     """Degree distribution of points in clusters of >= 100 points against 1 + Poisson(1)."""
     values, counts = data.arrays("degree_values"), data.arrays("degree_counts")
     pooled_values, pooled_counts = prepare.pooled_histogram(values, counts)
@@ -104,9 +107,10 @@ def plot_degrees(data: PercolationStats, out_path) -> None:
     ax.set_ylabel("fraction of points with degree k")
     ax.set_title(f"Degrees in clusters of ≥ 100 points\n({data.label})")
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_hierarchy(data: PercolationStats, out_path) -> None:
+def plot_hierarchy(data: PercolationStats, out_path) -> Figure:
     """Latent tree heights: their distribution, and their mean against cluster size."""
     fig = style.new_figure(10.0, 4.0)
     ax_dist, ax_size = fig.subplots(1, 2)
@@ -119,8 +123,8 @@ def plot_hierarchy(data: PercolationStats, out_path) -> None:
             ax_dist.plot(v, c / c.sum(), color=color, alpha=style.SEED_ALPHA,
                          linewidth=style.SEED_LINEWIDTH)
     pooled_values, pooled_counts = prepare.pooled_histogram(values, counts)
-    ax_dist.plot(pooled_values, pooled_counts / pooled_counts.sum(), color=color, marker="o",
-                 label="pooled over seeds")
+    ax_dist.plot(pooled_values, pooled_counts / pooled_counts.sum(), color=color,
+                 marker="o" if pooled_values.size <= 30 else "", label="pooled over seeds")
     handles, _ = ax_dist.get_legend_handles_labels()
     ax_dist.legend(handles=_seed_handle(n, color) + handles, loc="upper right")
     ax_dist.set_yscale("log")
@@ -141,15 +145,18 @@ def plot_hierarchy(data: PercolationStats, out_path) -> None:
             ax_size.plot(x, y, marker="o", label=f"seed {seed}")
     if ax_size.get_legend_handles_labels()[0]:
         ax_size.legend(loc="upper left")
+    # log-log shows how height grows with size; singletons (height 0) fall off the log axis.
     ax_size.set_xscale("log")
+    ax_size.set_yscale("log", nonpositive="mask")
     ax_size.set_xlabel("cluster size s (points)")
     ax_size.set_ylabel("mean latent tree height of its points")
     ax_size.set_title("(b) Mean height against cluster size")
     fig.suptitle(f"Latent hierarchy ({data.label})")
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_embedding(data: PercolationStats, out_path) -> None:
+def plot_embedding(data: PercolationStats, out_path) -> Figure:
     """2-D PCA of a subsample of X (first seed), coloured by cluster and by label y."""
     first = data.datasets[0]
     xy, rank, y = first.arrays["pca_xy"], first.arrays["pca_cluster_rank"], first.arrays["pca_y"]
@@ -183,9 +190,10 @@ def plot_embedding(data: PercolationStats, out_path) -> None:
     fig.suptitle(f"PCA of {rank.size:,} subsampled points, seed {first.seed} "
                  f"({data.mode} mode, N = {data.size:,}, d = {data.dim})")
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_feature_frequency(data: PercolationStats, out_path) -> None:
+def plot_feature_frequency(data: PercolationStats, out_path) -> Figure:
     """Points covered by each ground-truth feature against its frequency rank, log-log."""
     frequencies = [np.sort(f)[::-1].astype(np.float64) for f in data.arrays("feature_frequency")]
     longest = max(f.size for f in frequencies)
@@ -202,6 +210,13 @@ def plot_feature_frequency(data: PercolationStats, out_path) -> None:
     label = f"mean over {n} seeds ± std (of log)" if n > 1 else f"seed {data.seeds[0]}"
     style.plot_seeds(ax, keep + 1.0, table[:, keep], style.OKABE_ITO["reddish_purple"],
                      label=label, log=True, marker="")
+    # A guide to the eye, not a fit: rank^-1 (Zipf's law) through the curve at rank 1000 (or
+    # the middle rank of a smaller dataset), drawn from two decades below that rank.
+    center = prepare.mean_and_spread(table[:, keep], log=True)[0]
+    anchor = int(np.argmin(np.abs(keep + 1 - min(1000, longest // 2 + 1))))
+    ranks = np.array([max(1.0, (keep[anchor] + 1) / 100), float(longest)])
+    ax.plot(ranks, center[anchor] * (keep[anchor] + 1) / ranks, color=style.OKABE_ITO["black"],
+            linestyle="--", linewidth=1, label="∝ rank$^{-1}$ (guide to the eye)")
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles=_seed_handle(n, style.OKABE_ITO["reddish_purple"]) + handles,
               loc="upper right")
@@ -209,9 +224,10 @@ def plot_feature_frequency(data: PercolationStats, out_path) -> None:
     ax.set_ylabel("points covered by the feature")
     ax.set_title(f"Ground-truth feature frequencies\n({data.label})")
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_baselines(data: PercolationStats, out_path) -> None:
+def plot_baselines(data: PercolationStats, out_path) -> Figure:
     """Test MSE of the mean, ridge and k-NN baselines per seed; k-NN error against data size."""
     fig = style.new_figure(10.0, 4.0)
     ax_mse, ax_scaling = fig.subplots(1, 2)
@@ -219,17 +235,24 @@ def plot_baselines(data: PercolationStats, out_path) -> None:
     mse = np.vstack(data.arrays("baseline_mse"))  # (K seeds, 3)
     n = mse.shape[0]
     x = np.arange(len(names))
-    offsets = prepare.seed_offsets(n, 0.15)
+    # Seeds to the left of each baseline's position, their mean to the right, so that no seed
+    # hides behind the mean's marker.
+    offsets = prepare.seed_offsets(n, 0.08) - 0.12
     for k, row in enumerate(mse):
         ax_mse.scatter(x + offsets[k], row, color=style.GREY, s=18, zorder=2,
                        label="each seed" if k == 0 and n > 1 else None)
     center, lower, upper = prepare.mean_and_spread(mse)
-    ax_mse.errorbar(x, center, yerr=[center - lower, upper - center], fmt="D",
+    ax_mse.errorbar(x + 0.12, center, yerr=[center - lower, upper - center], fmt="D",
                     color=style.OKABE_ITO["blue"], capsize=5, markersize=7, zorder=3,
                     label=f"mean ± std over {n} seeds" if n > 1 else "test MSE")
     ax_mse.axhline(1.0, color=style.GREY, linestyle=":", linewidth=1, label="Var(y) = 1")
     knn_k = ", ".join(str(k) for k in np.unique(data.column("knn_k")))
-    pretty = {"mean": "mean", "ridge": "ridge\n(α = 1)", "knn": f"k-NN\n(k = {knn_k})"}
+    knn_label = f"k-NN\n(k = {knn_k})"
+    # describe scores k-NN on the points of large clusters (the spec's test); it says which.
+    if "knn_min_cluster" in data.datasets[0].summary:
+        min_cluster = ", ".join(f"{m:,}" for m in np.unique(data.column("knn_min_cluster")))
+        knn_label = f"k-NN (k = {knn_k})\nclusters ≥ {min_cluster}"
+    pretty = {"mean": "mean", "ridge": "ridge\n(α = 1)", "knn": knn_label}
     ax_mse.set_xticks(x, [pretty.get(name, name) for name in names])
     ax_mse.set_xlim(-0.6, len(names) - 0.4)
     ax_mse.set_ylim(0, max(1.1, float(np.nanmax(mse)) * 1.1))
@@ -254,7 +277,8 @@ def plot_baselines(data: PercolationStats, out_path) -> None:
     ax_scaling.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax_scaling.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
     ax_scaling.set_xlabel("training points")
-    ax_scaling.set_ylabel("k-NN test MSE")
+    ax_scaling.set_ylabel("k-NN test MSE (all points)")
     ax_scaling.set_title("(b) k-NN error as the training set grows")
     fig.suptitle(f"Regression baselines ({data.label})")
     style.save_figure(fig, out_path)
+    return fig

@@ -6,8 +6,8 @@ result a stage upstream should have written.  Functions take and return plain ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats

@@ -2,17 +2,19 @@
 
 Every function but :func:`plot_tms_phase_diagram` takes the tuple of
 :class:`~percolation_tms.figures.inputs.ToyModel` that ``inputs.read_toy_models`` returns (one
-per model kind, every seed merged).  Sparsity runs along x as 1 / (1 - S) on a log axis, with the
-sparsities themselves marked on a top axis.
+per model kind, every seed merged), writes ``out_path`` (PNG) and the PDF beside it, and returns
+the figure.  Sparsity runs along x as 1 / (1 - S) on a log axis, with the sparsities themselves
+marked on a top axis.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Sequence
 
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap, to_rgb
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
@@ -116,7 +118,7 @@ def _heatmap_grid(fig, models: Sequence[ToyModel], panels, title: str) -> None:
 
 
 # ---------------------------------------------------------------------------- figures
-def plot_tms_wtw(models: Sequence[ToyModel], out_path) -> None:
+def plot_tms_wtw(models: Sequence[ToyModel], out_path) -> Figure:
     """For every sparsity, W^T W (W_dec W for untied) with the bias b beside it."""
     def panels(model: ToyModel, i: int):
         product = "W$_{dec}$W" if model.model == "untied" else "W$^T$W"
@@ -125,9 +127,10 @@ def plot_tms_wtw(models: Sequence[ToyModel], out_path) -> None:
     fig = style.new_figure(2.4 * _sparsity_levels(models).size + 0.8, 2.1 * len(models) + 0.4)
     _heatmap_grid(fig, models, panels, "W$^T$W and bias b for each sparsity")
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_tms_weights(models: Sequence[ToyModel], out_path) -> None:
+def plot_tms_weights(models: Sequence[ToyModel], out_path) -> Figure:
     """For every sparsity, the columns of W (and of W_dec for untied) and the bias."""
     def panels(model: ToyModel, i: int):
         group = [("W$^T$", model.arrays["W"][i].T)]
@@ -139,9 +142,10 @@ def plot_tms_weights(models: Sequence[ToyModel], out_path) -> None:
     _heatmap_grid(fig, models, panels,
                   "Weights: row i of each block is feature i's direction, b its bias")
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_tms_represented(models: Sequence[ToyModel], out_path) -> None:
+def plot_tms_represented(models: Sequence[ToyModel], out_path) -> Figure:
     """Features represented and dimensions per feature against sparsity, per model kind."""
     fig = style.new_figure(6.4, 7.0)
     ax_count, ax_dims = fig.subplots(2, 1, sharex=True)
@@ -177,9 +181,10 @@ def plot_tms_represented(models: Sequence[ToyModel], out_path) -> None:
     ax_dims.set_title("Dimensions per feature (dotted: 1, 3/4, 2/3, 1/2, 2/5)")
     _sparsity_axis(ax_dims, _sparsity_levels(models), label_top=False)
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_tms_feature_dimensionality(models: Sequence[ToyModel], out_path) -> None:
+def plot_tms_feature_dimensionality(models: Sequence[ToyModel], out_path) -> Figure:
     """Every feature's dimensionality D_i against sparsity, with dimensions per feature."""
     n_cols = min(len(models), 2)
     n_rows = -(-len(models) // n_cols)
@@ -218,9 +223,10 @@ def plot_tms_feature_dimensionality(models: Sequence[ToyModel], out_path) -> Non
     fig.colorbar(points, ax=list(axes), label="feature i (importance falls with i)", shrink=0.8,
                  ticks=np.arange(0, n_max, max(1, n_max // 10)))
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_tms_loss(models: Sequence[ToyModel], out_path) -> None:
+def plot_tms_loss(models: Sequence[ToyModel], out_path) -> Figure:
     """Held-out loss against sparsity, per model kind."""
     fig = style.new_figure(6.0, 4.4)
     ax = fig.add_subplot()
@@ -237,6 +243,7 @@ def plot_tms_loss(models: Sequence[ToyModel], out_path) -> None:
     ax.legend(loc="lower left")
     ax.set_title("Loss after training: geometric mean × / ÷ std over seeds, each seed faint")
     style.save_figure(fig, out_path)
+    return fig
 
 
 def _lighten(color: str, amount: float = 0.55) -> tuple[float, float, float]:
@@ -256,7 +263,7 @@ def _cell_edges(centers: np.ndarray, log: bool) -> np.ndarray:
     return 10.0 ** edges if log else edges
 
 
-def plot_tms_phase_diagram(data: dict[str, np.ndarray], out_path) -> None:
+def plot_tms_phase_diagram(data: dict[str, np.ndarray], out_path) -> Figure:
     """The analytic phase map with trained models overlaid, coloured by the phase they reached."""
     names = [str(n) for n in data["candidate_names"]]
     colors = [style.CYCLE[k % len(style.CYCLE)] for k in range(len(names))]
@@ -293,9 +300,10 @@ def plot_tms_phase_diagram(data: dict[str, np.ndarray], out_path) -> None:
     ax.set_ylabel("relative importance of the varying feature")
     ax.set_title("Phase diagram: one hidden dimension, two features")
     style.save_figure(fig, out_path)
+    return fig
 
 
-def plot_percolation_superposition(models: Sequence[ToyModel], out_path) -> None:
+def plot_percolation_superposition(models: Sequence[ToyModel], out_path) -> Figure:
     """Each percolation feature's norm ||W_i|| against its frequency rank and its depth."""
     for model in models:
         model.require(("feature_frequency", "feature_depth"), "percolation_superposition")
@@ -337,3 +345,4 @@ def plot_percolation_superposition(models: Sequence[ToyModel], out_path) -> None
                label=f"represented: ‖W$_i$‖ > {REPRESENTED_NORM}")],
         loc="outside lower center", ncol=3)
     style.save_figure(fig, out_path)
+    return fig
