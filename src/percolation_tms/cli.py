@@ -19,6 +19,8 @@ from percolation_tms import __version__, _progress
 COMMAND_MODULES = (
     "percolation_tms.dataset.cli",
     "percolation_tms.stats.cli",
+    "percolation_tms.shards.cli",
+    "percolation_tms.toymodels.cli",
     "percolation_tms.sae.cli",
     "percolation_tms.figures.cli",
 )

@@ -186,7 +186,7 @@ def build_graph(plan: ClusterPlan, seed: int | None = None, cluster_start: int =
     ``seed`` is the dataset seed recorded in the graph (default: the plan's graph seed).
     """
     cluster_stop = plan.n_clusters if cluster_stop is None else cluster_stop
-    if not 0 <= cluster_start < cluster_stop <= plan.n_clusters:
+    if not 0 <= cluster_start <= cluster_stop <= plan.n_clusters:  # empty ranges are allowed
         raise ValueError(f"cluster range [{cluster_start}, {cluster_stop}) is not inside "
                          f"[0, {plan.n_clusters})")
     ids = np.ascontiguousarray(plan.cluster_ids[cluster_start:cluster_stop])

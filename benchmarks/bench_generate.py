@@ -1,0 +1,94 @@
+"""Time and peak memory of each generation stage, against the existing implementation.
+
+    python benchmarks/bench_generate.py                 # N = 100k, 1M, 10M at d = 100
+    python benchmarks/bench_generate.py --sizes 1000000 --dtype float32 --write /tmp/out
+
+Each size runs in a fresh subprocess so peak memory (ru_maxrss) is that size's own.  Kernels
+are compiled (and cached on disk) by a small warm-up run first, which is not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+#: Spec section 9: the existing implementation on a 2-core, 24 GB machine (d = 100).
+BASELINE = {100_000: {"total": 9.4, "peak_gb": 0.6}, 1_000_000: {"total": 118.0, "peak_gb": 5.5}}
+
+
+def peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def run_one(size: int, dim: int, dtype: str, mode: str, write: str | None) -> dict:
+    from percolation_tms import _progress
+    from percolation_tms.dataset import generate, save_dataset
+    from percolation_tms.embedding import embed
+    from percolation_tms.features import ground_truth_features
+    from percolation_tms.labels import draw_labels
+    from percolation_tms.percolation import build_graph, plan_clusters
+
+    _progress.set_quiet(True)
+    generate(mode, 2000, dim, 0, dtype=dtype)  # warm-up: compile or load cached kernels
+    times = {}
+    start = time.perf_counter()
+    plan = plan_clusters(mode, size, 0)
+    graph = build_graph(plan)
+    times["construct"] = time.perf_counter() - start
+    t = time.perf_counter()
+    X = embed(graph, dim, dtype=dtype)
+    times["embed"] = time.perf_counter() - t
+    t = time.perf_counter()
+    values = draw_labels(graph)
+    times["labels"] = time.perf_counter() - t
+    t = time.perf_counter()
+    features = ground_truth_features(graph, values.latent_value)
+    times["features"] = time.perf_counter() - t
+    times["total"] = time.perf_counter() - start
+    if write:
+        from percolation_tms.dataset.api import Dataset
+        from percolation_tms.features import point_metadata
+
+        t = time.perf_counter()
+        save_dataset(Dataset(graph, X, values, features, point_metadata(graph), 10_000), write)
+        times["write"] = time.perf_counter() - t
+    return {"size": size, "dim": dim, "dtype": dtype, "mode": mode, **times,
+            "nnz": int(features.nnz), "peak_gb": peak_gb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000,10000000")
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--dtype", default=None, help="default: float64, float32 at 10M+")
+    parser.add_argument("--mode", default="distribution")
+    parser.add_argument("--write", help="also time writing the files into this folder")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process
+    args = parser.parse_args()
+    if args.one:
+        dtype = args.dtype or ("float32" if args.one >= 10_000_000 else "float64")
+        print(json.dumps(run_one(args.one, args.dim, dtype, args.mode, args.write)))
+        return
+    rows = []
+    for size in map(int, args.sizes.split(",")):
+        cmd = [sys.executable, __file__, "--one", str(size), "--dim", str(args.dim),
+               "--mode", args.mode] + (["--dtype", args.dtype] if args.dtype else []) \
+            + (["--write", args.write] if args.write else [])
+        rows.append(json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                              text=True).stdout.strip().splitlines()[-1]))
+        r = rows[-1]
+        stages = " ".join(f"{k} {r[k]:.2f}s" for k in ("construct", "embed", "labels",
+                                                        "features", "write") if k in r)
+        base = BASELINE.get(size)
+        ratio = f", {base['total'] / r['total']:.0f}x faster than the existing " \
+                f"implementation ({base['total']} s, {base['peak_gb']} GB)" if base else ""
+        print(f"N = {size:>11,} d = {r['dim']} {r['dtype']} {r['mode']}: {stages} | "
+              f"total {r['total']:.2f} s, peak {r['peak_gb']:.2f} GB{ratio}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
