@@ -138,6 +138,8 @@ def test_initial_dictionary_is_normalised_stream_normals_and_nested():
     want = ref.unit_gaussian_rows(4, DOMAIN_SAE_INIT, 0, 9, 5)
     np.testing.assert_allclose(params.atoms, want, rtol=1e-14)
     np.testing.assert_array_equal(params.enc, params.atoms)  # tied initialisation
+    scaled = initial_parameters(9, 5, seed=4, b_dec=np.zeros(5), encoder_scale=0.25)
+    np.testing.assert_array_equal(scaled.enc, 0.25 * params.atoms)
     # A smaller dictionary is the start of a larger one (a sweep over sizes shares atoms).
     np.testing.assert_array_equal(initial_parameters(4, 5, 4, np.zeros(5)).atoms,
                                   params.atoms[:4])

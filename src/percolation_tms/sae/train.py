@@ -9,10 +9,16 @@ The model (d inputs, m latents):
 
 Inputs are first standardised (``SAEConfig.standardize``).  The unit-norm constraint is kept
 the usual way: the gradient of each decoder column loses its component along the column before
-the Adam step, and the column is renormalised after it.  Initialisation: decoder columns are
-isotropic unit vectors (stream (seed, DOMAIN_SAE_INIT, 0, j) for latent j, so a larger dictionary
-extends a smaller one), W_enc = W_dec^T, b_enc = 0, b_dec = the mean of the inputs.  Every epoch
-visits the points in the order of stream (seed, DOMAIN_SAE_BATCH, epoch, 0).
+the Adam step, and the column is renormalised after it.
+
+Initialisation: decoder columns are isotropic unit vectors (stream (seed, DOMAIN_SAE_INIT, 0, j)
+for latent j, so a larger dictionary extends a smaller one), b_enc = 0, b_dec = the mean of the
+inputs, and W_enc = W_dec^T (TopK) or (2d/m) W_dec^T (ReLU).  The ReLU scale makes the first
+reconstruction unbiased: with tied weights about half the latents fire and
+E[sum_j ReLU(a_j . x) a_j] = (m / 2d) x for random unit atoms a_j, a 4-fold overshoot at m = 8d
+that costs the first epoch to undo (measured: at 8d, 5 epochs on known-dictionary data reach mean
+max cosine similarity 0.90 instead of 0.45).  Every epoch visits the points in the order of
+stream (seed, DOMAIN_SAE_BATCH, epoch, 0).
 """
 
 from __future__ import annotations
@@ -140,10 +146,12 @@ def standardization(X: np.ndarray) -> tuple[np.ndarray, float]:
     return mean, (scale if scale > 0.0 else 1.0)
 
 
-def initial_parameters(n_latents: int, dim: int, seed: int, b_dec: np.ndarray) -> Parameters:
+def initial_parameters(n_latents: int, dim: int, seed: int, b_dec: np.ndarray,
+                       encoder_scale: float = 1.0) -> Parameters:
+    """Unit random atoms, W_enc = encoder_scale * W_dec^T, b_enc = 0 (module docstring)."""
     atoms = np.empty((n_latents, dim), dtype=np.float64)
     _kernels.unit_gaussian_rows(seed, DOMAIN_SAE_INIT, 0, atoms)
-    return Parameters(atoms.copy(), np.zeros(n_latents), atoms,
+    return Parameters(atoms * encoder_scale, np.zeros(n_latents), atoms,
                       np.array(b_dec, dtype=np.float64))
 
 
@@ -262,7 +270,8 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
     else:
         mean, scale = np.zeros(dim), 1.0
     x = np.ascontiguousarray((X - mean) / scale)
-    params = initial_parameters(n_latents, dim, config.seed, x.mean(axis=0))
+    encoder_scale = 2.0 * dim / n_latents if config.kind == "relu" else 1.0
+    params = initial_parameters(n_latents, dim, config.seed, x.mean(axis=0), encoder_scale)
     batch = min(config.batch_size, n)
     trainer = _Trainer(params, config, batch)
 
