@@ -50,7 +50,7 @@ def build_shard(manifest_path: str | os.PathLike, index: int,
                    latent_parent=graph.latent_parent, depth=graph.depth, edges=graph.edges,
                    cluster_ids=graph.cluster_ids, cluster_sizes=graph.cluster_sizes,
                    feature_indptr=features.indptr.astype(np.int64),
-                   feature_indices=features.indices.astype(np.int64),
+                   feature_indices=features.indices,
                    feature_data=features.data,
                    **{key: np.int64(value) for key, value in identity.items()})
     return path
