@@ -13,7 +13,7 @@ from percolation_tms.io import InputFileError
 def test_stats_are_matched_to_summary_rows_by_content_in_any_order(tmp_path):
     a0, s0 = write_stats(tmp_path, seed=0)
     a1, s1 = write_stats(tmp_path, seed=1)
-    a2, s2 = write_stats(tmp_path, seed=2, size=1200)  # another setting, only in the summary
+    _, s2 = write_stats(tmp_path, seed=2, size=1200)  # another setting, only in the summary
     aggregated = tmp_path / "summary.csv"
     io.write_csv(aggregated, pd.concat([pd.read_csv(p) for p in (s2, s1, s0)]))
     stats = inputs.read_percolation_stats([a1, a0, aggregated])

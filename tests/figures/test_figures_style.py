@@ -30,6 +30,22 @@ def test_symmetric_norm_is_centred_on_zero():
     assert style.symmetric_norm(np.ones(2), limit=2.0).vmin == -2.0
 
 
+def test_a_quantile_limit_saturates_the_extremes_and_says_so():
+    values = np.concatenate([np.linspace(-1.0, 1.0, 1001), [-50.0, 40.0]])
+    norm = style.symmetric_norm(values, quantile=0.99)
+    assert norm.vmin == -norm.vmax and 0.95 < norm.vmax <= 1.0
+    assert style.colorbar_extend(norm, values) == "both"
+    assert style.colorbar_extend(style.symmetric_norm(values), values) == "neither"
+
+
+def test_diverging_map_is_white_at_zero_red_below_blue_above():
+    assert style.DIVERGING_CMAP(0.5) == (1.0, 1.0, 1.0, 1.0)
+    red, _, blue, _ = style.DIVERGING_CMAP(0.0)
+    assert red > blue
+    red, _, blue, _ = style.DIVERGING_CMAP(1.0)
+    assert blue > red
+
+
 def test_plot_seeds_draws_each_seed_and_the_mean_with_its_band():
     fig = style.new_figure(3, 3)
     ax = fig.add_subplot()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from figures_fakes import assert_png_and_pdf, write_phase_diagram, write_toy_run
 
-from percolation_tms.figures import inputs, toymodels
+from percolation_tms.figures import inputs, style, toymodels
 from percolation_tms.io import InputFileError
 
 FIGURES = ["tms_wtw", "tms_weights", "tms_represented", "tms_feature_dimensionality", "tms_loss"]
@@ -41,17 +41,18 @@ def test_one_model_kind_with_one_seed_is_drawn(tmp_path):
         assert_png_and_pdf(tmp_path / f"{name}.png")
 
 
-def test_heatmaps_use_one_symmetric_diverging_scale(models, drawn):
+def test_heatmaps_use_a_symmetric_diverging_scale_per_model_kind(models, drawn):
     images = [image for ax in drawn["tms_wtw"][0].axes for image in ax.get_images()]
-    # Per model kind: 5 sparsities x (W^T W, b) of its smallest seed.
-    assert len(images) == 2 * 5 * 2
-    limits = {(image.norm.vmin, image.norm.vmax) for image in images}
-    assert len(limits) == 1
-    vmin, vmax = limits.pop()
-    assert vmin == -vmax
-    shown = [m.arrays[k][m.seed == 0] for m in models for k in ("WtW", "b")]
-    assert np.isclose(vmax, max(np.abs(a).max() for a in shown))
-    assert all(image.get_cmap().name == "RdBu" for image in images)
+    # Per model kind, in rows: 5 sparsities x (W^T W, b) of its smallest seed.
+    assert len(images) == len(models) * 5 * 2
+    for row, model in enumerate(models):
+        limits = {(image.norm.vmin, image.norm.vmax) for image in images[10 * row:10 * row + 10]}
+        assert len(limits) == 1
+        vmin, vmax = limits.pop()
+        shown = np.concatenate([np.abs(model.arrays[key][model.seed == 0]).ravel()
+                                for key in ("WtW", "b")])
+        assert vmin == -vmax and np.isclose(vmax, np.quantile(shown, 0.99))
+    assert all(image.get_cmap() is style.DIVERGING_CMAP for image in images)
 
 
 def test_weight_heatmaps_show_w_dec_for_untied_only(drawn):

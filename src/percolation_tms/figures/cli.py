@@ -25,6 +25,10 @@ _PHASE = ("percolation_tms.figures.toymodels", "percolation_tms.figures.inputs:r
           "the phase_diagram.npz written by phase-diagram")
 _TOY_ON_PERCOLATION = (*_TOY[:2], ("measurements.npz, weights.npz and metrics.csv of train-toy "
                                    "runs with --percolation-features"))
+_SAE = ("percolation_tms.figures.sae", "percolation_tms.figures.sae:read_sae_runs",
+        ("train-sae's metrics.csv, recovery_by_depth.csv and recovery_by_frequency.csv of one "
+         "or more sweeps (one folder each, e.g. per dataset seed)"))
+_SAE_SYNTHETIC = (*_SAE[:2], "sae-synthetic's metrics.csv, recovery.csv and config.json")
 
 FIGURES = {
     "cluster_sizes": _PERCOLATION,
@@ -40,6 +44,10 @@ FIGURES = {
     "tms_loss": _TOY,
     "tms_phase_diagram": _PHASE,
     "percolation_superposition": _TOY_ON_PERCOLATION,
+    "sae_recovery_depth": _SAE,
+    "sae_recovery_frequency": _SAE,
+    "sae_tradeoff": _SAE,
+    "sae_mmcs": _SAE_SYNTHETIC,
 }
 
 

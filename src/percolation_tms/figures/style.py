@@ -10,8 +10,9 @@ Conventions shared by every figure (the sparse-autoencoder figures included):
 * categorical colours from the Okabe-Ito palette (:data:`OKABE_ITO`), one fixed colour per toy
   model kind (:func:`model_color`);
 * ordered quantities on ``viridis`` (:data:`SEQUENTIAL_CMAP`);
-* signed quantities (W^T W, weights, biases, labels) on ``RdBu`` with symmetric limits, so zero
-  is white, negative red and positive blue, as in the seed's W^T W figure (:func:`symmetric_norm`);
+* signed matrices (W^T W, weights, biases) on :data:`DIVERGING_CMAP` (ColorBrewer RdBu, zero
+  pure white) with symmetric limits (:func:`symmetric_norm`): negative red, positive blue, as in
+  the seed's W^T W figure;
 * several seeds: each seed a thin faint line, their mean a bold line with a band of one standard
   deviation (:func:`plot_seeds`).
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
-from matplotlib.colors import Normalize
+from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
 
 from percolation_tms import io
@@ -60,7 +61,12 @@ MODEL_COLORS = {
 }
 
 SEQUENTIAL_CMAP = "viridis"
-DIVERGING_CMAP = "RdBu"  # red negative, white zero, blue positive
+# ColorBrewer's colour-blind-safe RdBu (red negative, blue positive) with its light grey centre
+# (#f7f7f7) replaced by pure white, so that zero is exactly the background colour; an odd number
+# of levels puts one level exactly at the centre.
+DIVERGING_CMAP = LinearSegmentedColormap.from_list("RdBu_white_zero", [
+    "#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#ffffff",
+    "#d1e5f0", "#92c5de", "#4393c3", "#2166ac", "#053061"], N=255)
 
 SEED_ALPHA = 0.35
 SEED_LINEWIDTH = 0.8
@@ -111,17 +117,30 @@ def model_color(model: str, index: int = 0) -> str:
     return MODEL_COLORS.get(model, CYCLE[index % len(CYCLE)])
 
 
-def symmetric_limit(*arrays: np.ndarray) -> float:
-    """The largest finite absolute value in ``arrays`` (1.0 if there is none or it is 0)."""
-    finite = [np.abs(a[np.isfinite(a)]) for a in map(np.asarray, arrays)]
-    limit = max((float(a.max()) for a in finite if a.size), default=0.0)
+def symmetric_limit(*arrays: np.ndarray, quantile: float = 1.0) -> float:
+    """The ``quantile`` of the finite absolute values in ``arrays`` (by default their maximum);
+    1.0 if there is none or it is 0."""
+    finite = np.concatenate([np.abs(a[np.isfinite(a)]).ravel() for a in map(np.asarray, arrays)])
+    limit = float(np.quantile(finite, quantile)) if finite.size else 0.0
     return limit if limit > 0 else 1.0
 
 
-def symmetric_norm(*arrays: np.ndarray, limit: float | None = None) -> Normalize:
-    """A colour norm from -limit to +limit, so zero sits at the centre of a diverging map."""
-    limit = symmetric_limit(*arrays) if limit is None else float(limit)
+def symmetric_norm(*arrays: np.ndarray, limit: float | None = None,
+                   quantile: float = 1.0) -> Normalize:
+    """A colour norm from -limit to +limit, so zero sits at the centre of a diverging map.
+
+    The limit is ``limit`` if given, else :func:`symmetric_limit` of ``arrays``; with
+    ``quantile`` < 1 a few extreme values saturate instead of washing out the rest (say so with
+    ``extend`` on the colour bar, see :func:`colorbar_extend`).
+    """
+    limit = symmetric_limit(*arrays, quantile=quantile) if limit is None else float(limit)
     return Normalize(vmin=-limit, vmax=limit)
+
+
+def colorbar_extend(norm: Normalize, *arrays: np.ndarray) -> str:
+    """``"both"`` if some value of ``arrays`` lies outside the norm's symmetric limits, so the
+    colour bar shows arrows for the saturated values; else ``"neither"``."""
+    return "both" if symmetric_limit(*arrays) > norm.vmax else "neither"
 
 
 def plot_seeds(ax, x: np.ndarray, values: np.ndarray, color: str, label: str | None = None,

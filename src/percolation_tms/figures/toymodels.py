@@ -26,6 +26,7 @@ from percolation_tms.figures.inputs import ToyModel
 # dimension, tetrahedra, triangles, antipodal pairs, pentagons.
 STICKY_FRACTIONS = (Fraction(1), Fraction(3, 4), Fraction(2, 3), Fraction(1, 2), Fraction(2, 5))
 REPRESENTED_NORM = 0.5  # ||W_i|| above this counts as represented (the spec's threshold)
+HEATMAP_QUANTILE = 0.99  # of |values|, the colour limit of a row of heatmaps
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -84,14 +85,16 @@ def _heatmap_grid(fig, models: Sequence[ToyModel], panels, title: str) -> None:
     """One row per model kind (its smallest seed), one group of panels per sparsity.
 
     ``panels(model, instance)`` returns the group as (label, matrix (n, k)) pairs, drawn side by
-    side at a common cell size; every panel of the figure shares one symmetric diverging scale.
+    side at a common cell size.  Each row has one symmetric diverging scale and its colour bar:
+    model kinds differ in scale (an untied model's W_dec W reaches several units where a tied
+    model's W^T W stays near 1), and one scale for all would wash out the smaller ones.  The
+    limit is the 99th percentile of the row's absolute values: the few interference entries far
+    beyond the diagonal's scale saturate (arrows on the colour bar) instead of whitening the rest.
     """
     rows = []
     for model in models:
         seed, instances = _first_seed(model)
         rows.append((seed, [(float(model.sparsity[i]), panels(model, i)) for i in instances]))
-    norm = style.symmetric_norm(*[matrix for _, groups in rows for _, group in groups
-                                  for _, matrix in group])
     # Gaps come from spacer columns of the grid alone, so a bias column sits against its matrix.
     fig.get_layout_engine().set(w_pad=1 / 72, wspace=0.0)
     image = None
@@ -102,6 +105,8 @@ def _heatmap_grid(fig, models: Sequence[ToyModel], panels, title: str) -> None:
             group_width = sum(matrix.shape[1] for _, matrix in group)
             widths += [matrix.shape[1] for _, matrix in group] + [0.3 * group_width]
         grid = subfig.add_gridspec(1, len(widths) + 1, width_ratios=widths + [0.015 * sum(widths)])
+        shown = [matrix for _, group in groups for _, matrix in group]
+        norm = style.symmetric_norm(*shown, quantile=HEATMAP_QUANTILE)
         column = 0
         for level, group in groups:
             for k, (label, matrix) in enumerate(group):
@@ -113,7 +118,8 @@ def _heatmap_grid(fig, models: Sequence[ToyModel], panels, title: str) -> None:
                     ax.set_ylabel(f"{model.model} (seed {seed})\nfeature i")
                 column += 1
             column += 1  # the spacer
-        subfig.colorbar(image, cax=subfig.add_subplot(grid[0, -1]))
+        subfig.colorbar(image, cax=subfig.add_subplot(grid[0, -1]),
+                        extend=style.colorbar_extend(norm, *shown))
     fig.suptitle(f"{title}; red negative, white 0, blue positive")
 
 
@@ -334,7 +340,7 @@ def plot_percolation_superposition(models: Sequence[ToyModel], out_path) -> Figu
         ax_rank.set_title(f"{model.model}: {represented:.3g} of {rank.size} features represented "
                           f"(mean over {n_instances} instance{'s' if n_instances > 1 else ''})",
                           loc="left")
-        ax_depth.set_xticks(np.arange(depth.max() + 1))
+        ax_depth.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax_depth.set_xlabel("feature depth in the latent hierarchy (0 = a whole cluster)")
     fig.legend(handles=[
         Line2D([], [], marker="o", color="none", markerfacecolor=style.GREY,
