@@ -2,23 +2,22 @@
 
 One function ``plot_<name>(data, out_path)`` per figure writes a PNG and a PDF beside it;
 ``inputs`` reads the files a figure needs into ``data``; ``style`` holds the shared look;
-``prepare`` the light preparation (log bins, the exponent fit, means over seeds).
+``prepare`` the light preparation (log bins, the exponent fit, means over seeds).  The plot
+functions are attributes of this package too (``figures.plot_cluster_sizes``), imported on first
+use so that the command line does not load matplotlib for other commands.
 """
 
-from percolation_tms.figures.percolation import (  # noqa: F401  (the public plot functions)
-    plot_baselines,
-    plot_cluster_sizes,
-    plot_degrees,
-    plot_embedding,
-    plot_feature_frequency,
-    plot_hierarchy,
-)
-from percolation_tms.figures.toymodels import (  # noqa: F401
-    plot_percolation_superposition,
-    plot_tms_feature_dimensionality,
-    plot_tms_loss,
-    plot_tms_phase_diagram,
-    plot_tms_represented,
-    plot_tms_weights,
-    plot_tms_wtw,
-)
+import importlib
+
+from percolation_tms.figures.cli import FIGURES
+
+
+def __getattr__(name: str):
+    figure = name.removeprefix("plot_")
+    if name.startswith("plot_") and figure in FIGURES:
+        return getattr(importlib.import_module(FIGURES[figure][0]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *(f"plot_{figure}" for figure in FIGURES)])

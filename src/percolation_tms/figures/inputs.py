@@ -65,13 +65,6 @@ class PercolationStats:
         """One summary value per seed."""
         return np.array([d.summary[name] for d in self.datasets])
 
-    @property
-    def label(self) -> str:
-        """e.g. ``distribution mode, N = 100,000, d = 128, 3 seeds``."""
-        n = len(self.datasets)
-        return (f"{self.mode} mode, N = {self.size:,}, d = {self.dim}, "
-                f"{n} seed{'s' if n != 1 else ''}")
-
 
 def read_csv(path: str | Path, required: Sequence[str], what: str) -> pd.DataFrame:
     """A CSV table with at least the ``required`` columns, or InputFileError naming the file."""

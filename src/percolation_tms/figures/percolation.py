@@ -18,6 +18,15 @@ from percolation_tms.figures.inputs import PercolationStats
 S_MIN = 10  # smallest cluster size in the exponent fit (the spec's choice)
 FISHER_EXPONENT = 2.5
 N_LARGEST = 10  # clusters coloured in the embedding figure
+# Fewer tail clusters than this give no exponent: sigma = (tau - 1) / sqrt(n) is an asymptotic
+# error, meaningless for a handful of clusters (a one_cluster dataset has one).
+MIN_TAIL = 10
+
+
+def _setting(data: PercolationStats) -> str:
+    """e.g. ``distribution mode, N = 100,000, d = 128, 3 seeds``."""
+    return (f"{data.mode} mode, N = {data.size:,}, d = {data.dim}, "
+            f"{style.count_label(len(data.datasets), 'seed')}")
 
 
 def _seed_handle(n_seeds: int, color: str, detail: str = "") -> list[Line2D]:
@@ -53,19 +62,20 @@ def plot_cluster_sizes(data: PercolationStats, out_path) -> Figure:
     binned = prepare.log_binned_distribution(pooled, edges)
     seen = binned.counts > 0
     fit = prepare.fit_power_law_exponent(pooled, S_MIN)
-    fit_text = (f"τ̂ = {fit.exponent:.2f} ± {fit.sigma:.2f}" if np.isfinite(fit.exponent)
-                else f"too few clusters ≥ {S_MIN} to fit τ")
+    fitted = fit.n_tail >= MIN_TAIL and np.isfinite(fit.exponent)
+    fit_text = (f"τ̂ = {fit.exponent:.2f} ± {fit.sigma:.2f}\n(MLE over sizes s ≥ {S_MIN}, "
+                f"{fit.n_tail:,} clusters)" if fitted
+                else f"{fit.n_tail} of them with s ≥ {S_MIN}: too few to fit τ")
     ax.plot(binned.center[seen], binned.probability[seen], color=color, marker="o",
-            label=f"pooled, {pooled.size:,} clusters: {fit_text}\n"
-                  f"(MLE over sizes s ≥ {S_MIN}, {fit.n_tail:,} clusters)")
-    tail_fraction = fit.n_tail / pooled.size
-    if tail_fraction > 0:
+            label=f"pooled, {style.count_label(pooled.size, 'cluster')}: {fit_text}")
+    if fitted:
         s = np.logspace(np.log10(S_MIN / 3), np.log10(pooled.max()), 50)
-        ax.plot(s, prepare.power_law_reference(s, FISHER_EXPONENT, S_MIN, tail_fraction),
+        ax.plot(s, prepare.power_law_reference(s, FISHER_EXPONENT, S_MIN,
+                                               fit.n_tail / pooled.size),
                 color=style.OKABE_ITO["black"], linestyle="--", linewidth=1.2,
                 label="s$^{-5/2}$ (mean-field percolation)")
     handles, _ = ax.get_legend_handles_labels()
-    per_seed = ", ".join(f"{f.exponent:.2f}" for f in seed_fits)
+    per_seed = ", ".join(f"{f.exponent:.2f}" if f.n_tail >= MIN_TAIL else "–" for f in seed_fits)
     handles = _seed_handle(len(sizes), color, f": τ̂ = {per_seed}") + handles
     ax.axvline(S_MIN, color=style.GREY, linestyle=":", linewidth=1)
     ax.annotate(f"fit range s ≥ {S_MIN} →", (S_MIN, 1.0), xycoords=("data", "axes fraction"),
@@ -74,7 +84,7 @@ def plot_cluster_sizes(data: PercolationStats, out_path) -> Figure:
     ax.legend(handles=handles, loc="lower left")
     ax.set_xlabel("cluster size s (points)")
     ax.set_ylabel("P(s): fraction of clusters of size s")
-    ax.set_title(f"Cluster sizes ({data.label})")
+    ax.set_title(f"Cluster sizes ({_setting(data)})")
     style.save_figure(fig, out_path)
     return fig
 
@@ -105,7 +115,7 @@ def plot_degrees(data: PercolationStats, out_path) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("degree k (tree neighbours of a point)")
     ax.set_ylabel("fraction of points with degree k")
-    ax.set_title(f"Degrees in clusters of ≥ 100 points\n({data.label})")
+    ax.set_title(f"Degrees in clusters of ≥ 100 points\n({_setting(data)})")
     style.save_figure(fig, out_path)
     return fig
 
@@ -151,7 +161,7 @@ def plot_hierarchy(data: PercolationStats, out_path) -> Figure:
     ax_size.set_xlabel("cluster size s (points)")
     ax_size.set_ylabel("mean latent tree height of its points")
     ax_size.set_title("(b) Mean height against cluster size")
-    fig.suptitle(f"Latent hierarchy ({data.label})")
+    fig.suptitle(f"Latent hierarchy ({_setting(data)})")
     style.save_figure(fig, out_path)
     return fig
 
@@ -164,8 +174,9 @@ def plot_embedding(data: PercolationStats, out_path) -> Figure:
     fig = style.new_figure(11.0, 4.6)
     ax_cluster, ax_label = fig.subplots(1, 2)
     others = rank >= N_LARGEST
-    ax_cluster.scatter(xy[others, 0], xy[others, 1], s=3, color=style.LIGHT_GREY,
-                       linewidths=0, rasterized=True, label="smaller clusters")
+    if others.any():
+        ax_cluster.scatter(xy[others, 0], xy[others, 1], s=3, color=style.LIGHT_GREY,
+                           linewidths=0, rasterized=True, label="smaller clusters")
     for r in range(min(N_LARGEST, cluster_sizes.size)):
         mine = rank == r
         if mine.any():
@@ -222,7 +233,7 @@ def plot_feature_frequency(data: PercolationStats, out_path) -> Figure:
               loc="upper right")
     ax.set_xlabel("feature rank (1 = most frequent)")
     ax.set_ylabel("points covered by the feature")
-    ax.set_title(f"Ground-truth feature frequencies\n({data.label})")
+    ax.set_title(f"Ground-truth feature frequencies\n({_setting(data)})")
     style.save_figure(fig, out_path)
     return fig
 
@@ -279,6 +290,6 @@ def plot_baselines(data: PercolationStats, out_path) -> Figure:
     ax_scaling.set_xlabel("training points")
     ax_scaling.set_ylabel("k-NN test MSE (all points)")
     ax_scaling.set_title("(b) k-NN error as the training set grows")
-    fig.suptitle(f"Regression baselines ({data.label})")
+    fig.suptitle(f"Regression baselines ({_setting(data)})")
     style.save_figure(fig, out_path)
     return fig

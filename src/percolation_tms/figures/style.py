@@ -112,6 +112,11 @@ def new_figure(width: float, height: float, **kwargs) -> Figure:
     return Figure(figsize=(width, height), **kwargs)
 
 
+def count_label(n: int, noun: str) -> str:
+    """``3 seeds``, ``1 seed``, ``12,000 clusters``: a count for titles and legends."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
 def model_color(model: str, index: int = 0) -> str:
     """The fixed colour of a toy model kind; unknown kinds take colours from the cycle."""
     return MODEL_COLORS.get(model, CYCLE[index % len(CYCLE)])

@@ -161,7 +161,7 @@ def plot_tms_represented(models: Sequence[ToyModel], out_path) -> Figure:
                                            model.arrays["represented"].sum(axis=1))
         x = prepare.inverse_density(counts.sparsity) * _dodge(k, len(models))
         n_seeds = counts.seeds.size
-        label = f"{model.model} ({n_seeds} seed{'s' if n_seeds > 1 else ''})"
+        label = f"{model.model} ({style.count_label(n_seeds, 'seed')})"
         style.plot_seeds(ax_count, x, counts.values, color, label=label)
         dims = prepare.table_by_sparsity(model.sparsity, model.seed,
                                          model.arrays["dims_per_feature"])
@@ -221,7 +221,7 @@ def plot_tms_feature_dimensionality(models: Sequence[ToyModel], out_path) -> Fig
         _mark_fractions(ax)
         _sparsity_axis(ax, dims.sparsity)
         n_seeds = np.unique(model.seed).size
-        ax.set_title(f"{model.model} ({n_seeds} seed{'s' if n_seeds > 1 else ''})")
+        ax.set_title(f"{model.model} ({style.count_label(n_seeds, 'seed')})")
     for ax in grid[:, 0]:
         ax.set_ylabel("feature dimensionality D$_i$")
     axes[0].set_ylim(-0.03, 1.12)
@@ -243,7 +243,7 @@ def plot_tms_loss(models: Sequence[ToyModel], out_path) -> Figure:
         style.plot_seeds(ax, prepare.inverse_density(loss.sparsity) * _dodge(k, len(models)),
                          loss.values,
                          style.model_color(model.model, k), log=True,
-                         label=f"{model.model} ({n_seeds} seed{'s' if n_seeds > 1 else ''})")
+                         label=f"{model.model} ({style.count_label(n_seeds, 'seed')})")
     _sparsity_axis(ax, _sparsity_levels(models))
     ax.set_ylabel("held-out loss (importance-weighted MSE)")
     ax.legend(loc="lower left")
@@ -338,7 +338,7 @@ def plot_percolation_superposition(models: Sequence[ToyModel], out_path) -> Figu
         ax_rank.set_xlabel("feature frequency rank (1 = most frequent)")
         ax_rank.set_ylabel("feature norm ‖W$_i$‖")
         ax_rank.set_title(f"{model.model}: {represented:.3g} of {rank.size} features represented "
-                          f"(mean over {n_instances} instance{'s' if n_instances > 1 else ''})",
+                          f"(mean over {style.count_label(n_instances, 'instance')})",
                           loc="left")
         ax_depth.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax_depth.set_xlabel("feature depth in the latent hierarchy (0 = a whole cluster)")
