@@ -63,7 +63,11 @@ def test_toy_run_missing_a_file_or_with_a_stranger_is_refused(tmp_path):
     with pytest.raises(InputFileError, match="lack \\['metrics.csv'\\]"):
         inputs.read_toy_models([measurements, weights])
     with pytest.raises(InputFileError, match="not a toy run file"):
-        inputs.read_toy_models([measurements, weights, metrics, tmp_path / "run" / "config.json"])
+        inputs.read_toy_models([measurements, weights, metrics, tmp_path / "run" / "notes.txt"])
+    # A run's config.json may come along (a workflow passes all of a run's outputs).
+    (model,) = inputs.read_toy_models([measurements, weights, metrics,
+                                       tmp_path / "run" / "config.json"])
+    assert model.model == "tied"
 
 
 def test_toy_runs_trained_on_different_features_are_not_merged(tmp_path):

@@ -143,6 +143,9 @@ WEIGHT_KEYS = ("W", "b", "sparsity", "seed", "importance")
 # Arrays with one entry per feature instead of one per instance (toy runs on percolation data).
 PER_FEATURE_KEYS = ("feature_column", "feature_frequency", "feature_depth")
 RUN_FILES = ("measurements.npz", "weights.npz", "metrics.csv")
+# Also written by train-toy and accepted among the inputs (a workflow may pass all of a run's
+# outputs), but not needed: the model kind comes from metrics.csv.
+IGNORED_RUN_FILES = ("config.json",)
 # Known kinds first in this order; any other kind follows by name.
 MODEL_ORDER = ("tied", "untied", "linear", "hidden_relu")
 
@@ -227,11 +230,14 @@ def read_toy_models(paths: Sequence[str | Path]) -> tuple[ToyModel, ...]:
     """Read toy runs and merge them by model kind (tied, untied, linear, hidden_relu, others).
 
     ``paths`` are the files ``measurements.npz``, ``weights.npz`` and ``metrics.csv`` of one or
-    more run folders (``train-toy --out DIR``); the files of a run are recognised by sharing a
-    folder, and the model kind is read from ``metrics.csv``.
+    more run folders (``train-toy --out DIR``), and possibly their ``config.json`` (skipped); the
+    files of a run are recognised by sharing a folder, and the model kind is read from
+    ``metrics.csv``.
     """
     folders: dict[Path, dict[str, Path]] = defaultdict(dict)
     for path in map(Path, paths):
+        if path.name in IGNORED_RUN_FILES:
+            continue
         if path.name not in RUN_FILES:
             raise InputFileError(f"{str(path)!r} is not a toy run file ({', '.join(RUN_FILES)})")
         folders[path.parent][path.name] = path
