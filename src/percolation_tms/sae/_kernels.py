@@ -158,6 +158,17 @@ def forward_rows(x, rows, enc_t, b_enc, atoms, b_dec, top_k, l1, with_grad,
                 act_grad[r, t] = 2.0 * dot(e, atoms[index[t]]) + l1
 
 
+@njit(parallel=True, cache=True)
+def compact_rows(act_index, act_value, n_active, row_start, indices, data):
+    """Copy each row's active entries to indices/data[row_start[r]:row_start[r] + n_active[r]]
+    (CSR assembly of an encoding chunk)."""
+    for r in prange(n_active.shape[0]):
+        start = row_start[r]
+        for t in range(n_active[r]):
+            indices[start + t] = act_index[r, t]
+            data[start + t] = act_value[r, t]
+
+
 # ---------------------------------------------------------------------------- gradients
 @njit(cache=True)
 def latent_major(act_index, n_active, n_latents, offsets, entry_row, entry_slot):

@@ -36,6 +36,7 @@ def write_sweep(outdir: str | os.PathLike, sweep: SweepResult, info: dict) -> li
         arrays[f"epoch_loss_{point}"] = result.epoch_loss
         arrays[f"epoch_mse_{point}"] = result.epoch_mse
         arrays[f"epoch_l0_{point}"] = result.epoch_l0
+        arrays[f"epoch_seconds_{point}"] = result.epoch_seconds
     written = [outdir / WEIGHTS, outdir / CONFIG, outdir / METRICS]
     io.save_arrays(written[0], **arrays)
     io.write_json(written[1], {"sweep": [config.to_dict() for config in sweep.configs], **info})

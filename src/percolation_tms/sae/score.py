@@ -100,7 +100,8 @@ def score_features(activations, features: FeatureSet) -> Recovery:
     activations = sparse.csr_matrix(activations)
     n, m = activations.shape
     if features.members.shape[0] != n:
-        raise ValueError(f"activations cover {n} points but the features {features.members.shape[0]}")
+        raise ValueError(f"activations cover {n} points but the features "
+                         f"{features.members.shape[0]}")
     if activations.nnz and activations.data.min() <= 0:
         raise ValueError("activations must store only positive entries")
     indices = activations.indices.astype(np.int64)

@@ -103,12 +103,14 @@ class SparseAutoencoder:
 @dataclass(frozen=True)
 class TrainResult:
     """sae; per epoch (E,): mean loss, mean squared error and mean L0 over the epoch's
-    minibatches (weighted by points); seconds of training (without standardisation)."""
+    minibatches (weighted by points), and seconds; total seconds of training (without
+    standardisation)."""
 
     sae: SparseAutoencoder
     epoch_loss: np.ndarray
     epoch_mse: np.ndarray
     epoch_l0: np.ndarray
+    epoch_seconds: np.ndarray
     seconds: float
 
 
@@ -275,9 +277,10 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
     batch = min(config.batch_size, n)
     trainer = _Trainer(params, config, batch)
 
-    epoch_loss, epoch_mse, epoch_l0 = (np.empty(config.epochs) for _ in range(3))
+    epoch_loss, epoch_mse, epoch_l0, epoch_seconds = (np.empty(config.epochs) for _ in range(4))
     start_time = time.perf_counter()
     for epoch in range(config.epochs):
+        epoch_start = time.perf_counter()
         order = _kernels.shuffled_order(n, config.seed, DOMAIN_SAE_BATCH, epoch)
         loss_sum = sq_sum = active_sum = 0.0
         for start in range(0, n, batch):
@@ -292,12 +295,13 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
             active_sum += float(trainer.buffers.n_active[:b].sum())
         epoch_loss[epoch], epoch_mse[epoch], epoch_l0[epoch] = (
             loss_sum / n, sq_sum / n, active_sum / n)
+        epoch_seconds[epoch] = time.perf_counter() - epoch_start
         _progress.log(f"{log_prefix}epoch {epoch + 1}/{config.epochs}: loss "
                       f"{epoch_loss[epoch]:.4g}, mse {epoch_mse[epoch]:.4g}, "
-                      f"L0 {epoch_l0[epoch]:.1f}")
+                      f"L0 {epoch_l0[epoch]:.1f} ({epoch_seconds[epoch]:.2f} s)")
     seconds = time.perf_counter() - start_time
     sae = SparseAutoencoder(params, mean, scale, trainer.top_k, config.l1)
-    return TrainResult(sae, epoch_loss, epoch_mse, epoch_l0, seconds)
+    return TrainResult(sae, epoch_loss, epoch_mse, epoch_l0, epoch_seconds, seconds)
 
 
 # ---------------------------------------------------------------------------- encoding
@@ -314,17 +318,20 @@ def encode(sae: SparseAutoencoder, X, chunk: int = ENCODE_CHUNK) -> Encoding:
     counts = np.empty(n, dtype=np.int64)
     indices, data = [], []
     total_var = 0.0
-    slots = np.arange(sae.n_latents)
     for lo in range(0, n, chunk):
         x = sae.standardized(X[lo:lo + chunk])
         b = x.shape[0]
         buffers.forward(x, np.arange(b, dtype=np.int64), sae.params, sae.top_k, sae.l1,
                         with_grad=False)
         sq_err[lo:lo + b] = buffers.sq_err[:b]
-        counts[lo:lo + b] = buffers.n_active[:b]
-        kept = slots[None, :] < buffers.n_active[:b, None]
-        indices.append(buffers.act_index[:b][kept])
-        data.append(buffers.act_value[:b][kept])
+        active = buffers.n_active[:b]
+        counts[lo:lo + b] = active
+        row_start = np.zeros(b, dtype=np.int64)
+        np.cumsum(active[:-1], out=row_start[1:])
+        indices.append(np.empty(int(active.sum()), dtype=np.int64))
+        data.append(np.empty(int(active.sum())))
+        _kernels.compact_rows(buffers.act_index[:b], buffers.act_value[:b], active, row_start,
+                              indices[-1], data[-1])
         total_var += float((((X[lo:lo + b] - centre) / sae.input_scale) ** 2).sum())
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
