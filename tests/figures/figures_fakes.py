@@ -136,9 +136,10 @@ def write_phase_diagram(path: Path, n_ratio: int = 21, n_sparsity: int = 17) -> 
     predicted = phase[picks_r, picks_s]
     trained = predicted.copy()
     trained[0] = (trained[0] + 1) % 3  # one model that ended elsewhere than predicted
+    trained[1] = -1  # and one whose weights fit no candidate
     io.save_arrays(path, importance_ratio=ratio, sparsity=sparsity,
-                   candidate_names=np.array(["feature 1 only", "feature 2 only",
-                                             "both, antipodal"]),
+                   candidate_names=np.array(["feature_1_only", "feature_2_only",
+                                             "superposition"]),
                    candidate_loss=candidate_loss, phase=phase,
                    trained_importance_ratio=ratio[picks_r], trained_sparsity=sparsity[picks_s],
                    trained_phase=trained, predicted_phase=predicted)

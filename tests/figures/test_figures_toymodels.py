@@ -76,7 +76,10 @@ def test_phase_diagram_marks_trained_models(tmp_path):
     fig = toymodels.plot_tms_phase_diagram(data, tmp_path / "phase.png")
     assert_png_and_pdf(tmp_path / "phase.png")
     markers = fig.axes[0].collections[1:]  # after the phase map: agreeing, then differing models
-    assert [len(c.get_offsets()) for c in markers] == [8, 1]
+    assert [len(c.get_offsets()) for c in markers] == [7, 2]
+    assert tuple(markers[1].get_facecolors()[1]) == (1.0, 1.0, 1.0, 1.0)  # fits no candidate
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "analytic: feature 1 only" in legend and "analytic: superposition" in legend
 
 
 def test_percolation_superposition(tmp_path):

@@ -257,53 +257,52 @@ def _lighten(color: str, amount: float = 0.55) -> tuple[float, float, float]:
     return tuple(rgb + (1.0 - rgb) * amount)
 
 
-def _cell_edges(centers: np.ndarray, log: bool) -> np.ndarray:
-    """Edges halfway between grid centres (in log if ``log``), for pcolormesh."""
-    values = np.log10(centers) if log else np.asarray(centers, dtype=np.float64)
+def _log_cell_edges(centers: np.ndarray) -> np.ndarray:
+    """Cell edges halfway (in log) between positive grid centres, for pcolormesh."""
+    values = np.log10(centers)
     if values.size == 1:
-        edges = values + np.array([-0.5, 0.5])
-    else:
-        middle = (values[1:] + values[:-1]) / 2
-        edges = np.concatenate([[2 * values[0] - middle[0]], middle,
-                                [2 * values[-1] - middle[-1]]])
-    return 10.0 ** edges if log else edges
+        return 10.0 ** (values + np.array([-0.5, 0.5]))
+    middle = (values[1:] + values[:-1]) / 2
+    return 10.0 ** np.concatenate([[2 * values[0] - middle[0]], middle,
+                                   [2 * values[-1] - middle[-1]]])
 
 
 def plot_tms_phase_diagram(data: dict[str, np.ndarray], out_path) -> Figure:
-    """The analytic phase map with trained models overlaid, coloured by the phase they reached."""
-    names = [str(n) for n in data["candidate_names"]]
+    """The analytic phase map with trained models overlaid, coloured by the phase they reached.
+
+    A trained model whose weights fit no candidate (phase -1: neither feature represented, or
+    both without opposite signs) is drawn white.
+    """
+    names = [str(n).replace("_", " ") for n in data["candidate_names"]]
     colors = [style.CYCLE[k % len(style.CYCLE)] for k in range(len(names))]
-    x = prepare.inverse_density(data["sparsity"])
-    ratio = data["importance_ratio"]
-    log_ratio = bool(np.all(ratio > 0))
-    fig = style.new_figure(6.2, 5.6)
+    fig = style.new_figure(6.2, 5.8)
     ax = fig.add_subplot()
-    ax.pcolormesh(_cell_edges(x, log=True), _cell_edges(ratio, log_ratio), data["phase"],
+    ax.pcolormesh(_log_cell_edges(prepare.inverse_density(data["sparsity"])),
+                  _log_cell_edges(data["importance_ratio"]), data["phase"],
                   cmap=ListedColormap([_lighten(c) for c in colors]),
                   norm=BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names)),
                   rasterized=True)
     ax.grid(False)
-    agrees = data["trained_phase"] == data["predicted_phase"]
+    trained, predicted = data["trained_phase"], data["predicted_phase"]
+    marker_colors = np.array([colors[p] if 0 <= p < len(names) else "white" for p in trained])
+    agrees = trained == predicted
     for marker, chosen in (("o", agrees), ("X", ~agrees)):
         if chosen.any():
             ax.scatter(prepare.inverse_density(data["trained_sparsity"][chosen]),
-                       data["trained_importance_ratio"][chosen],
-                       c=[colors[p] for p in data["trained_phase"][chosen]], marker=marker,
-                       s=70, edgecolors="black", linewidths=0.9, zorder=3)
+                       data["trained_importance_ratio"][chosen], c=marker_colors[chosen],
+                       marker=marker, s=80, edgecolors="black", linewidths=0.9, zorder=3)
     handles = [Patch(facecolor=_lighten(c), edgecolor=c, label=f"analytic: {name}")
                for c, name in zip(colors, names)]
     handles += [Line2D([], [], marker="o", color="none", markerfacecolor=style.GREY,
                        markeredgecolor="black", markersize=8,
-                       label="trained model, coloured by the phase it reached:\nas predicted"),
+                       label="trained model in the predicted phase\n(colour: the phase reached)"),
                 Line2D([], [], marker="X", color="none", markerfacecolor=style.GREY,
                        markeredgecolor="black", markersize=8,
-                       label="trained model: not the predicted phase")]
+                       label="trained model in another phase\n(white: none of the three)")]
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize="small")
-    ax.set_xscale("log")
-    if log_ratio:
-        ax.set_yscale("log")
+    ax.set(xscale="log", yscale="log")
     ax.set_xlabel("1 / (1 − S)   (S = sparsity of both features)")
-    ax.set_ylabel("relative importance of the varying feature")
+    ax.set_ylabel("importance of feature 2 relative to feature 1")
     ax.set_title("Phase diagram: one hidden dimension, two features")
     style.save_figure(fig, out_path)
     return fig
