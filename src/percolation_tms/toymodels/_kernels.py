@@ -1,31 +1,39 @@
 """Numba kernels of the toy models: batch sampling, forward/backward with hand-written gradients,
-AdamW.  Arrays and scalars in, arrays out; the public functions in ``train.py`` validate and
-convert.
+AdamW.  Arrays and scalars in, arrays out; ``train.py`` validates and converts.
 
-Layout.  Weights are stored feature-major: ``WT[j]`` (length m) is column j of the spec's W
-(shape (m, n)), and ``D[i]`` (length m) is the decoder row of output i (``D = WT`` for the
-models with a transposed decoder, ``D = W_dec`` for ``untied``).  Feature-major rows make every
-sparse operation -- sum the rows of the present features, add into the rows of the outputs
-with a non-zero gradient -- a contiguous axpy.  The one dense product, the decoder's
-out = b + D a, runs over ``DT`` (m, n), a transposed copy made once per step.
+Layout.  Every weight matrix is kept as (m, n), row q = hidden dimension q over the n features:
+``W`` (the spec's W) and ``DT``, the decoder transposed (``DT = W`` for the models whose decoder
+is W^T; ``W_dec.T`` for ``untied``).  Every inner loop then runs over n contiguous numbers,
+which LLVM vectorises; loops over m (5 in the standard sweep) are kept outermost.  Sums are
+compiled with floating-point reassociation so that dot products vectorise too: the result is
+still a fixed function of the inputs for a given build, whatever the thread count.
 
-Sparsity.  A sample with no feature present (98 % of them at S = 0.999, n = 20) has h = 0, so
-its only effect is the bias gradient, the same for all such samples: they are counted, not
-computed.  For the others the cost follows the number of present features k (encoder, weight
-gradient) and the number of outputs with a non-zero gradient (decoder backward, which skips
-outputs whose ReLU is off).
+Two ways through one sample with k present features:
+
+* hidden path: h = W x, a = ReLU(h) (hidden_relu) or h, out = b + D a.  Backward with
+  g = dloss/dout (0 where the output ReLU is off): gDT[q] += a_q g, da = D^T g,
+  dh = da [h > 0] (hidden_relu) or da, gW[q] += dh_q x.  About 5 m n multiply-adds, done
+  four samples at a time.
+* M path (tied, untied, linear, when k < m, where it is the cheaper one as measured at n = 20
+  and 100): out = b + M x with M = D W (n, n) formed once per step, as the sum of k rows of
+  ``MT = M^T``; backward A[j] += x_j g (A = dloss/dM^T), turned into gW += DT A^T and
+  gDT += W A once per step.  About 2 k n multiply-adds.
+
+A sample with no feature present has out = b whatever the weights, and contributes only to the
+bias gradient, identically for all such samples (98 % of them at S = 0.999, n = 20): they are
+counted, not computed.
 
 Random numbers (``_rng`` streams).  The batch of training step t of an instance with model
 seed s is the stream (s, DOMAIN_TOY_BATCH, t, 0); its held-out evaluation batch is
 (s, DOMAIN_TOY_EVAL, 0, 0).  Synthetic features, dense or Bernoulli mode: entry (sample r,
 feature i) uses draw number r*n + i; its upper 32 bits u decide presence (present iff
 u < floor(p_i * 2**32)) and its lower 32 bits v give the value v / 2**32.  Skip mode (every
-p_i <= ``SKIP_BELOW``): the positions of candidate entries in the flattened (sample, feature)
-order are a Bernoulli(p_max) process drawn by geometric gaps, floor(log(u) / log(1 - p_max))
-from a 53-bit u in (0, 1]; each candidate uses one draw (upper bits: kept iff
-u < floor(p_i / p_max * 2**32), lower bits: value).  Rows mode (percolation features): each
-sample is the row ``next_below(n_rows)`` of a CSR matrix.  The work on one instance is
-sequential and instances never share anything, so the thread count cannot change a result.
+p_i <= ``SKIP_BELOW``): the candidate entries in the flattened (sample, feature) order are a
+Bernoulli(p_max) process drawn by geometric gaps, floor(log(u) / log(1 - p_max)) from a 53-bit
+u in (0, 1], followed by one draw for the candidate (upper bits: kept iff
+u < floor(p_i / p_max * 2**32), lower bits: the value).  Rows mode (percolation features):
+each sample is the row ``next_below(n_rows)`` of a CSR matrix.  The work on one instance is
+sequential and instances share nothing, so the thread count cannot change a result.
 """
 
 from __future__ import annotations
@@ -49,9 +57,13 @@ SOURCE_SKIP = 2  # geometric gaps between present entries: cost follows their nu
 SOURCE_ROWS = 3  # rows of a CSR matrix (percolation features)
 
 # Below this presence probability, jumping from one present entry to the next (a logarithm
-# each) is cheaper than testing every entry (one 64-bit draw each).
-SKIP_BELOW = 0.05
+# each, about 14 ns) is cheaper than testing every entry (about 1-2 ns each).
+SKIP_BELOW = 0.1
+# Samples drawn and processed together: bounds the scratch memory (CHUNK * n entries) however
+# large the batch, and keeps it in cache.
+CHUNK = 1024
 
+_FASTMATH = {"reassoc", "contract"}
 _LOW32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
 _TWO_POW_M32 = 1.0 / 4294967296.0
@@ -60,7 +72,7 @@ _FAR = 1 << 62  # a position past the end of any batch
 
 @njit(cache=True, inline="always")
 def _geometric_gap(state, log_q):
-    """(number of absent entries before the next present one, new state); q = 1 - p_max."""
+    """(number of absent entries before the next candidate, new state); q = 1 - p_max."""
     u, state = next_double(state)
     gap = math.floor(math.log(1.0 - u) / log_q)  # 1 - u in (0, 1]
     if gap > 1e15:
@@ -69,208 +81,349 @@ def _geometric_gap(state, log_q):
 
 
 @njit(cache=True)
-def first_skip_position(state, source, log_q):
-    """(flattened position of the first candidate entry, new state); 0 unless skip mode."""
-    if source == SOURCE_SKIP:
-        return _geometric_gap(state, log_q)
-    return np.int64(0), state
+def draw_chunk(n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
+               row_indices, row_data, state, next_position, n_samples, indptr, indices, values):
+    """Draw the next ``n_samples`` samples of a stream as CSR rows.
 
-
-@njit(cache=True)
-def draw_sample(sample, n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
-                row_indices, row_data, state, next_position, idx, val):
-    """Draw sample number ``sample`` of a batch into idx[:k] (increasing features) and val[:k].
-
-    Returns (k, state, next_position); ``next_position`` carries the skip-mode position across
-    the samples of one batch.
+    indptr : int64 (n_samples + 1,) is filled; indices (int64, increasing within a row) and
+    values (float64) receive the present entries, at most n_samples * n of them.
+    ``next_position`` is the skip-mode position of the next candidate entry counted from this
+    chunk's first entry (-1 before the first chunk of a batch).
+    Returns (state, next_position counted from the next chunk's first entry).
     """
     k = 0
+    indptr[0] = 0
     if source == SOURCE_DENSE or source == SOURCE_BERNOULLI:
-        for i in range(n):
-            bits, state = next_u64(state)
-            if source == SOURCE_DENSE or (bits >> _SHIFT32) < presence_threshold[i]:
-                idx[k] = i
-                val[k] = np.float64(bits & _LOW32) * _TWO_POW_M32
-                k += 1
-    elif source == SOURCE_SKIP:
-        start = sample * n
-        while next_position < start + n:
-            i = next_position - start
-            bits, state = next_u64(state)
-            if (bits >> _SHIFT32) < thinning_threshold[i]:
-                idx[k] = i
-                val[k] = np.float64(bits & _LOW32) * _TWO_POW_M32
-                k += 1
-            gap, state = _geometric_gap(state, log_q)
-            next_position += 1 + gap
-    else:
-        row, state = next_below(state, row_indptr.shape[0] - 1)
-        for e in range(row_indptr[row], row_indptr[row + 1]):
-            idx[k] = row_indices[e]
-            val[k] = row_data[e]
-            k += 1
-    return k, state, next_position
-
-
-@njit(cache=True)
-def sample_loss_grad(model, k, idx, val, WT, D, DT, b, imp_scale, grad_scale, with_grad,
-                     xd, h, a, out, da, active, gval, gW, gD, gb):
-    """Loss of one sample, sum_i imp_scale_i (x_i - x'_i)^2; with ``with_grad`` add
-    ``grad_scale`` times its gradient into gW (n, m), gD (n, m) and gb (n,).
-
-    ``xd`` (n,) must be zero on entry and is zero again on exit; h, a, da (m,), out (n,),
-    active (n,) int64, gval (n,) are scratch.  For the models with W^T as decoder gD is gW.
-    """
-    n = WT.shape[0]
-    m = WT.shape[1]
-    relu_out = model != MODEL_LINEAR
-    for q in range(m):
-        h[q] = 0.0
-    for t in range(k):
-        j = idx[t]
-        v = val[t]
-        xd[j] = v
-        for q in range(m):
-            h[q] += v * WT[j, q]
-    for q in range(m):
-        a[q] = max(h[q], 0.0) if model == MODEL_HIDDEN_RELU else h[q]
-    for i in range(n):
-        out[i] = b[i]
-    for q in range(m):
-        aq = a[q]
-        if aq != 0.0:
+        dense = source == SOURCE_DENSE
+        bits = np.empty(n, dtype=np.uint64)
+        for sample in range(n_samples):
+            # Generating first and selecting after lets LLVM vectorise the generator.
             for i in range(n):
-                out[i] += aq * DT[q, i]
+                bits[i], state = next_u64(state)
+            for i in range(n):
+                # Written unconditionally, kept by advancing k: no unpredictable branch.
+                indices[k] = i
+                values[k] = np.float64(np.int64(bits[i] & _LOW32)) * _TWO_POW_M32
+                k += dense or (bits[i] >> _SHIFT32) < presence_threshold[i]
+            indptr[sample + 1] = k
+    elif source == SOURCE_SKIP:
+        if next_position < 0:
+            next_position, state = _geometric_gap(state, log_q)
+        for sample in range(n_samples):
+            end = (sample + 1) * n
+            while next_position < end:
+                i = next_position - sample * n
+                bits, state = next_u64(state)
+                if (bits >> _SHIFT32) < thinning_threshold[i]:
+                    indices[k] = i
+                    values[k] = np.float64(np.int64(bits & _LOW32)) * _TWO_POW_M32
+                    k += 1
+                gap, state = _geometric_gap(state, log_q)
+                next_position += 1 + gap
+            indptr[sample + 1] = k
+        next_position -= n_samples * n
+    else:
+        n_rows = row_indptr.shape[0] - 1
+        for sample in range(n_samples):
+            row, state = next_below(state, n_rows)
+            for e in range(row_indptr[row], row_indptr[row + 1]):
+                indices[k] = row_indices[e]
+                values[k] = row_data[e]
+                k += 1
+            indptr[sample + 1] = k
+    return state, next_position
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def hidden_path(model, W, DT, b, imp_scale, grad_scale, indptr, indices, values, rows,
+                n_rows, with_grad, gW, gDT, gb):
+    """Loss sum of the samples ``rows[:n_rows]`` of a CSR chunk by the hidden path.
+
+    Four samples at a time: each weight row loaded serves four multiply-adds and each
+    gradient row is read and written once per four samples, twice the speed of one at a time
+    at n = 100.  A last incomplete block is padded with x = 0 rows whose loss and gradient are
+    masked out.
+    """
+    m, n = W.shape
+    linear = model == MODEL_LINEAR
+    hidden_relu = model == MODEL_HIDDEN_RELU
+    X = np.zeros((4, n), dtype=np.float64)
+    OUT = np.empty((4, n), dtype=np.float64)
+    G = np.empty((4, n), dtype=np.float64)
+    A = np.empty((4, m), dtype=np.float64)
+    x0, x1, x2, x3 = X[0], X[1], X[2], X[3]
+    o0, o1, o2, o3 = OUT[0], OUT[1], OUT[2], OUT[3]
+    g0, g1, g2, g3 = G[0], G[1], G[2], G[3]
     loss = 0.0
-    n_active = 0
-    for i in range(n):
-        o = out[i]
-        r = (max(o, 0.0) if relu_out else o) - xd[i]
-        loss += imp_scale[i] * r * r
-        if r != 0.0 and (o > 0.0 or not relu_out):
-            active[n_active] = i
-            gval[n_active] = grad_scale * imp_scale[i] * r
-            n_active += 1
-    for t in range(k):
-        xd[idx[t]] = 0.0
-    if not with_grad:
-        return loss
-    for q in range(m):
-        da[q] = 0.0
-    for t in range(n_active):
-        i = active[t]
-        g = gval[t]
-        gb[i] += g
+    for first in range(0, n_rows, 4):
+        used = min(4, n_rows - first)
+        for t in range(used):
+            r = rows[first + t]
+            for e in range(indptr[r], indptr[r + 1]):
+                X[t, indices[e]] = values[e]
+        # forward: a = W x (ReLU for hidden_relu), out = b + D a
         for q in range(m):
-            da[q] += g * D[i, q]
-            gD[i, q] += g * a[q]
-    if model == MODEL_HIDDEN_RELU:
+            c0 = 0.0
+            c1 = 0.0
+            c2 = 0.0
+            c3 = 0.0
+            for j in range(n):
+                w = W[q, j]
+                c0 += w * x0[j]
+                c1 += w * x1[j]
+                c2 += w * x2[j]
+                c3 += w * x3[j]
+            if hidden_relu:
+                c0, c1, c2, c3 = max(c0, 0.0), max(c1, 0.0), max(c2, 0.0), max(c3, 0.0)
+            A[0, q] = c0
+            A[1, q] = c1
+            A[2, q] = c2
+            A[3, q] = c3
+        for i in range(n):
+            o0[i] = b[i]
+            o1[i] = b[i]
+            o2[i] = b[i]
+            o3[i] = b[i]
         for q in range(m):
-            if h[q] <= 0.0:
-                da[q] = 0.0
-    for t in range(k):
-        j = idx[t]
-        v = val[t]
-        for q in range(m):
-            gW[j, q] += v * da[q]
+            c0, c1, c2, c3 = A[0, q], A[1, q], A[2, q], A[3, q]
+            for i in range(n):
+                d = DT[q, i]
+                o0[i] += c0 * d
+                o1[i] += c1 * d
+                o2[i] += c2 * d
+                o3[i] += c3 * d
+        for t in range(4):
+            sample_loss = 0.0
+            for i in range(n):
+                o = OUT[t, i]
+                r = (o if linear else max(o, 0.0)) - X[t, i]
+                sample_loss += imp_scale[i] * r * r
+                G[t, i] = grad_scale * imp_scale[i] * r if (linear or o > 0.0) else 0.0
+            if t < used:
+                loss += sample_loss
+            else:
+                G[t] = 0.0
+        if with_grad:
+            # backward: gb += g, gDT[q] += a_q g, da = D^T g (masked by h > 0), gW[q] += da_q x
+            for i in range(n):
+                gb[i] += (g0[i] + g1[i]) + (g2[i] + g3[i])
+            for q in range(m):
+                c0, c1, c2, c3 = A[0, q], A[1, q], A[2, q], A[3, q]
+                e0 = 0.0
+                e1 = 0.0
+                e2 = 0.0
+                e3 = 0.0
+                for i in range(n):
+                    d = DT[q, i]
+                    e0 += d * g0[i]
+                    e1 += d * g1[i]
+                    e2 += d * g2[i]
+                    e3 += d * g3[i]
+                    gDT[q, i] += (c0 * g0[i] + c1 * g1[i]) + (c2 * g2[i] + c3 * g3[i])
+                if hidden_relu:
+                    e0 = e0 if c0 > 0.0 else 0.0
+                    e1 = e1 if c1 > 0.0 else 0.0
+                    e2 = e2 if c2 > 0.0 else 0.0
+                    e3 = e3 if c3 > 0.0 else 0.0
+                for j in range(n):
+                    gW[q, j] += (e0 * x0[j] + e1 * x1[j]) + (e2 * x2[j] + e3 * x3[j])
+        for t in range(used):
+            r = rows[first + t]
+            for e in range(indptr[r], indptr[r + 1]):
+                X[t, indices[e]] = 0.0
+    return loss
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def m_path(model, MT, b, imp_scale, grad_scale, indptr, indices, values, rows, n_rows,
+           with_grad, A, gb):
+    """Loss sum of the samples ``rows[:n_rows]`` of a CSR chunk by the M path:
+    out = b + sum_j x_j MT[j]; backward A[j] += x_j g, gb += g."""
+    n = b.shape[0]
+    linear = model == MODEL_LINEAR
+    x = np.zeros(n, dtype=np.float64)
+    out = np.empty(n, dtype=np.float64)
+    g = np.empty(n, dtype=np.float64)
+    loss = 0.0
+    for t in range(n_rows):
+        r = rows[t]
+        start = indptr[r]
+        stop = indptr[r + 1]
+        for i in range(n):
+            out[i] = b[i]
+        for e in range(start, stop):
+            j = indices[e]
+            v = values[e]
+            x[j] = v
+            for i in range(n):
+                out[i] += v * MT[j, i]
+        for i in range(n):
+            o = out[i]
+            res = (o if linear else max(o, 0.0)) - x[i]
+            loss += imp_scale[i] * res * res
+            g[i] = grad_scale * imp_scale[i] * res if (linear or o > 0.0) else 0.0
+        if with_grad:
+            for i in range(n):
+                gb[i] += g[i]
+            for e in range(start, stop):
+                j = indices[e]
+                v = values[e]
+                for i in range(n):
+                    A[j, i] += v * g[i]
+        for e in range(start, stop):
+            x[indices[e]] = 0.0
     return loss
 
 
 @njit(cache=True)
-def batch_loss_grad(model, WT, D, b, imp_scale, source, presence_threshold, thinning_threshold,
-                    log_q, row_indptr, row_indices, row_data, state, batch_size, with_grad,
-                    gW, gD, gb):
-    """Mean loss of one drawn batch; with ``with_grad`` add its gradient into gW, gD, gb."""
-    n = WT.shape[0]
-    m = WT.shape[1]
-    DT = np.ascontiguousarray(D.T)
-    idx = np.empty(n, dtype=np.int64)
-    val = np.empty(n, dtype=np.float64)
-    xd = np.zeros(n, dtype=np.float64)
-    h = np.empty(m, dtype=np.float64)
-    a = np.empty(m, dtype=np.float64)
-    da = np.empty(m, dtype=np.float64)
-    out = np.empty(n, dtype=np.float64)
-    active = np.empty(n, dtype=np.int64)
-    gval = np.empty(n, dtype=np.float64)
-    grad_scale = 2.0 / batch_size
-    next_position, state = first_skip_position(state, source, log_q)
-    loss = 0.0
+def chunk_loss_grad(model, W, DT, MT, b, imp_scale, grad_scale, indptr, indices, values,
+                    n_samples, use_m_path, with_grad, gW, gDT, A, gb):
+    """Sum over the CSR rows 0 .. n_samples - 1 of the sample loss
+    sum_i imp_scale_i (x_i - x'_i)^2.
+
+    W, DT, gW, gDT : (m, n); MT, A : (n, n); b, imp_scale, gb : (n,).  With ``use_m_path``
+    the samples with 0 < k < m take the M path (MT must hold W^T DT) and
+    accumulate into A.  With ``with_grad``, ``grad_scale`` times the gradient is added into
+    gW (encoder side), gDT (decoder side), A and gb; ``finish_gradient`` folds A into gW, gDT.
+    Order: hidden-path samples, then M-path samples, then the empty ones.
+    """
+    m, n = W.shape
+    hidden_rows = np.empty(n_samples, dtype=np.int64)
+    m_rows = np.empty(n_samples, dtype=np.int64)
+    n_hidden = 0
+    n_m = 0
     n_empty = 0
-    for sample in range(batch_size):
-        k, state, next_position = draw_sample(
-            sample, n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
-            row_indices, row_data, state, next_position, idx, val)
+    for sample in range(n_samples):
+        k = indptr[sample + 1] - indptr[sample]
         if k == 0:
             n_empty += 1
-            continue
-        loss += sample_loss_grad(model, k, idx, val, WT, D, DT, b, imp_scale, grad_scale,
-                                 with_grad, xd, h, a, out, da, active, gval, gW, gD, gb)
+        elif use_m_path and k < m:
+            m_rows[n_m] = sample
+            n_m += 1
+        else:
+            hidden_rows[n_hidden] = sample
+            n_hidden += 1
+    loss = 0.0
+    if n_hidden > 0:
+        loss += hidden_path(model, W, DT, b, imp_scale, grad_scale, indptr, indices, values,
+                            hidden_rows, n_hidden, with_grad, gW, gDT, gb)
+    if n_m > 0:
+        loss += m_path(model, MT, b, imp_scale, grad_scale, indptr, indices, values, m_rows,
+                       n_m, with_grad, A, gb)
     if n_empty > 0:
-        # x = 0 gives h = 0 and out = b: the same loss and bias gradient for every such sample.
+        # x = 0 gives out = b whatever the weights: the same loss and bias gradient each time.
+        linear = model == MODEL_LINEAR
         empty_loss = 0.0
         for i in range(n):
-            o = b[i]
-            y = o if model == MODEL_LINEAR else max(o, 0.0)
+            y = b[i] if linear else max(b[i], 0.0)
             empty_loss += imp_scale[i] * y * y
-            if with_grad and y != 0.0:
+            if with_grad:
                 gb[i] += n_empty * (grad_scale * imp_scale[i] * y)
         loss += n_empty * empty_loss
-    return loss / batch_size
+    return loss
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def form_mt(W, DT, MT):
+    """MT (n, n) = W^T DT, i.e. MT[j, i] = M[i, j] for M = D W, the map x -> out - b."""
+    m, n = W.shape
+    MT[:] = 0.0
+    for j in range(n):
+        for q in range(m):
+            w = W[q, j]
+            for i in range(n):
+                MT[j, i] += w * DT[q, i]
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def finish_gradient(W, DT, A, gW, gDT):
+    """Fold the M-path accumulator A = dloss/dM^T into gW += DT A^T and gDT += W A."""
+    m, n = W.shape
+    for q in range(m):
+        for j in range(n):
+            acc = 0.0
+            for i in range(n):
+                acc += DT[q, i] * A[j, i]
+            gW[q, j] += acc
+        for j in range(n):
+            w = W[q, j]
+            for i in range(n):
+                gDT[q, i] += w * A[j, i]
 
 
 @njit(cache=True)
-def explicit_batch_loss_grad(model, WT, D, b, imp_scale, X, gW, gD, gb):
-    """Mean loss over the rows of a given dense batch X (B, n), every row through
-    ``sample_loss_grad`` (no shortcut for empty rows); gradient added into gW, gD, gb."""
-    n = WT.shape[0]
-    m = WT.shape[1]
-    batch_size = X.shape[0]
-    DT = np.ascontiguousarray(D.T)
-    idx = np.empty(n, dtype=np.int64)
-    val = np.empty(n, dtype=np.float64)
-    xd = np.zeros(n, dtype=np.float64)
-    h = np.empty(m, dtype=np.float64)
-    a = np.empty(m, dtype=np.float64)
-    da = np.empty(m, dtype=np.float64)
-    out = np.empty(n, dtype=np.float64)
-    active = np.empty(n, dtype=np.int64)
-    gval = np.empty(n, dtype=np.float64)
+def chunk_scratch(n, batch_size, m_path):
+    """Scratch arrays for ``batch_loss_grad``: indptr, indices, values of one chunk, MT, A."""
+    chunk = min(CHUNK, batch_size)
+    side = n if m_path else 0
+    return (np.empty(chunk + 1, dtype=np.int64), np.empty(chunk * n, dtype=np.int64),
+            np.empty(chunk * n, dtype=np.float64), np.empty((side, side), dtype=np.float64),
+            np.empty((side, side), dtype=np.float64))
+
+
+@njit(cache=True)
+def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
+                    thinning_threshold, log_q, row_indptr, row_indices, row_data, state,
+                    batch_size, with_grad, gW, gDT, gb, indptr, indices, values, MT, A):
+    """Mean loss of the batch drawn from ``state``, in chunks of ``CHUNK`` samples.  With
+    ``with_grad`` set gW, gDT (m, n) and gb (n,) to its gradient; for the models whose decoder
+    is W^T, gDT is then already added into gW.  indptr ... A: ``chunk_scratch`` arrays (MT
+    and A of shape (0, 0) disable the M path)."""
+    m, n = W.shape
+    chunk = indptr.shape[0] - 1
+    m_path_allowed = model != MODEL_HIDDEN_RELU and MT.shape[0] == n
+    m_path = False
+    if with_grad:
+        gW[:] = 0.0
+        gDT[:] = 0.0
+        gb[:] = 0.0
+    next_position = np.int64(-1)
     loss = 0.0
-    for r in range(batch_size):
-        k = 0
-        for i in range(n):
-            if X[r, i] != 0.0:
-                idx[k] = i
-                val[k] = X[r, i]
-                k += 1
-        loss += sample_loss_grad(model, k, idx, val, WT, D, DT, b, imp_scale,
-                                 2.0 / batch_size, True, xd, h, a, out, da, active, gval,
-                                 gW, gD, gb)
+    for first in range(0, batch_size, chunk):
+        n_samples = min(chunk, batch_size - first)
+        state, next_position = draw_chunk(
+            n, source, presence_threshold, thinning_threshold, log_q, row_indptr, row_indices,
+            row_data, state, next_position, n_samples, indptr, indices, values)
+        if m_path_allowed and not m_path:
+            for sample in range(n_samples):
+                if 0 < indptr[sample + 1] - indptr[sample] < m:
+                    m_path = True
+                    form_mt(W, DT, MT)
+                    A[:] = 0.0
+                    break
+        loss += chunk_loss_grad(model, W, DT, MT, b, imp_scale, 2.0 / batch_size, indptr,
+                                indices, values, n_samples, m_path, with_grad, gW, gDT, A, gb)
+    if with_grad:
+        if m_path:
+            finish_gradient(W, DT, A, gW, gDT)
+        if model != MODEL_UNTIED:
+            gW += gDT
     return loss / batch_size
 
 
 @njit(cache=True)
 def draw_dense_batch(n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
                      row_indices, row_data, state, batch_size):
-    """The batch the trainer would draw from ``state``, as a dense (batch_size, n) array."""
+    """The batch the trainer draws from ``state``, as a dense (batch_size, n) array."""
     X = np.zeros((batch_size, n), dtype=np.float64)
-    idx = np.empty(n, dtype=np.int64)
-    val = np.empty(n, dtype=np.float64)
-    next_position, state = first_skip_position(state, source, log_q)
-    for sample in range(batch_size):
-        k, state, next_position = draw_sample(
-            sample, n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
-            row_indices, row_data, state, next_position, idx, val)
-        for t in range(k):
-            X[sample, idx[t]] = val[t]
+    indptr, indices, values, _, _ = chunk_scratch(n, batch_size, False)
+    chunk = indptr.shape[0] - 1
+    next_position = np.int64(-1)
+    for first in range(0, batch_size, chunk):
+        n_samples = min(chunk, batch_size - first)
+        state, next_position = draw_chunk(
+            n, source, presence_threshold, thinning_threshold, log_q, row_indptr, row_indices,
+            row_data, state, next_position, n_samples, indptr, indices, values)
+        for sample in range(n_samples):
+            for e in range(indptr[sample], indptr[sample + 1]):
+                X[first + sample, indices[e]] = values[e]
     return X
 
 
 @njit(cache=True)
 def adamw_update(param, grad, m1, m2, step, lr, weight_decay, beta1, beta2, eps):
-    """One AdamW step in place on 1-d arrays, exactly PyTorch's ``AdamW`` (``step`` counts
-    from 1): decoupled decay, then the bias-corrected Adam step."""
+    """One AdamW step in place on 1-d arrays, as PyTorch's ``AdamW`` (``step`` counts from 1):
+    decoupled decay, then the bias-corrected Adam step."""
     bias1 = 1.0 - beta1 ** step
     step_size = lr / bias1
     root_bias2 = math.sqrt(1.0 - beta2 ** step)
@@ -283,76 +436,77 @@ def adamw_update(param, grad, m1, m2, step, lr, weight_decay, beta1, beta2, eps)
 
 
 @njit(cache=True)
-def _train_instance(model, inst, WT, W_dec, b, moments_W, moments_dec, moments_b, imp_scale,
+def _train_instance(model, inst, W, DT, b, moments_W, moments_DT, moments_b, imp_scale,
                     source, presence_threshold, thinning_threshold, log_q, row_indptr,
                     row_indices, row_data, seed, first_step, n_steps, batch_size, lr,
                     weight_decay, beta1, beta2, eps, losses):
     untied = model == MODEL_UNTIED
-    n = WT.shape[1]
-    m = WT.shape[2]
-    wt = WT[inst]
-    dec = W_dec[inst] if untied else wt
-    gW = np.empty((n, m), dtype=np.float64)
-    gD = np.empty((n, m), dtype=np.float64) if untied else gW
+    m = W.shape[1]
+    n = W.shape[2]
+    w = W[inst]
+    dt = DT[inst] if untied else w
+    gW = np.empty((m, n), dtype=np.float64)
+    gDT = np.empty((m, n), dtype=np.float64)
     gb = np.empty(n, dtype=np.float64)
+    indptr, indices, values, MT, A = chunk_scratch(n, batch_size, model != MODEL_HIDDEN_RELU)
     for t in range(n_steps):
         step = first_step + t
-        gW[:] = 0.0
-        gD[:] = 0.0
-        gb[:] = 0.0
         state = stream_state(seed, DOMAIN_TOY_BATCH, step, 0)
         losses[inst, t] = batch_loss_grad(
-            model, wt, dec, b[inst], imp_scale[inst], source[inst], presence_threshold[inst],
+            model, w, dt, b[inst], imp_scale[inst], source[inst], presence_threshold[inst],
             thinning_threshold[inst], log_q[inst], row_indptr, row_indices, row_data, state,
-            batch_size, True, gW, gD, gb)
-        adamw_update(wt.reshape(-1), gW.reshape(-1), moments_W[inst, 0].reshape(-1),
+            batch_size, True, gW, gDT, gb, indptr, indices, values, MT, A)
+        adamw_update(w.reshape(-1), gW.reshape(-1), moments_W[inst, 0].reshape(-1),
                      moments_W[inst, 1].reshape(-1), step + 1, lr, weight_decay, beta1, beta2,
                      eps)
         if untied:
-            adamw_update(dec.reshape(-1), gD.reshape(-1), moments_dec[inst, 0].reshape(-1),
-                         moments_dec[inst, 1].reshape(-1), step + 1, lr, weight_decay, beta1,
+            adamw_update(dt.reshape(-1), gDT.reshape(-1), moments_DT[inst, 0].reshape(-1),
+                         moments_DT[inst, 1].reshape(-1), step + 1, lr, weight_decay, beta1,
                          beta2, eps)
         adamw_update(b[inst], gb, moments_b[inst, 0], moments_b[inst, 1], step + 1, lr,
                      weight_decay, beta1, beta2, eps)
 
 
 @njit(cache=True, parallel=True)
-def train_steps(model, lane_ptr, lane_order, WT, W_dec, b, moments_W, moments_dec, moments_b,
+def train_steps(model, lane_ptr, lane_order, W, DT, b, moments_W, moments_DT, moments_b,
                 imp_scale, source, presence_threshold, thinning_threshold, log_q, row_indptr,
                 row_indices, row_data, seeds, first_step, n_steps, batch_size, lr,
                 weight_decay, beta1, beta2, eps, losses):
     """Train every instance for steps first_step .. first_step + n_steps - 1, in place.
 
-    WT, W_dec : (I, n, m) (W_dec, moments_dec unused unless untied); b : (I, n);
-    moments_W, moments_dec : (I, 2, n, m) and moments_b : (I, 2, n), AdamW's first and second
-    moments; imp_scale : (I, n) importance / n; source : (I,); presence_threshold,
-    thinning_threshold : (I, n) uint64; log_q : (I,); seeds : (I,);
+    W, DT : (I, m, n) (DT, the decoder transposed, and moments_DT are used only for untied);
+    b : (I, n); moments_W, moments_DT : (I, 2, m, n) and moments_b : (I, 2, n), AdamW's first
+    and second moments; imp_scale : (I, n) importance; source : (I,) int64;
+    presence_threshold, thinning_threshold : (I, n) uint64; log_q : (I,); seeds : (I,);
     losses : (I, n_steps) receives each step's training loss.
     Lane l trains instances lane_order[lane_ptr[l]:lane_ptr[l + 1]] one after the other.
     """
     for lane in prange(lane_ptr.shape[0] - 1):
         for t in range(lane_ptr[lane], lane_ptr[lane + 1]):
             inst = lane_order[t]
-            _train_instance(model, inst, WT, W_dec, b, moments_W, moments_dec, moments_b,
+            _train_instance(model, inst, W, DT, b, moments_W, moments_DT, moments_b,
                             imp_scale, source, presence_threshold, thinning_threshold, log_q,
                             row_indptr, row_indices, row_data, seeds[inst], first_step,
                             n_steps, batch_size, lr, weight_decay, beta1, beta2, eps, losses)
 
 
 @njit(cache=True, parallel=True)
-def evaluate(model, lane_ptr, lane_order, WT, W_dec, b, imp_scale, source, presence_threshold,
+def evaluate(model, lane_ptr, lane_order, W, DT, b, imp_scale, source, presence_threshold,
              thinning_threshold, log_q, row_indptr, row_indices, row_data, seeds, batch_size):
     """float64 (I,): each instance's mean loss on its held-out batch (stream DOMAIN_TOY_EVAL)."""
-    result = np.empty(WT.shape[0], dtype=np.float64)
+    result = np.empty(W.shape[0], dtype=np.float64)
     no_grad = np.empty((0, 0), dtype=np.float64)
     no_grad_b = np.empty(0, dtype=np.float64)
     for lane in prange(lane_ptr.shape[0] - 1):
         for t in range(lane_ptr[lane], lane_ptr[lane + 1]):
             inst = lane_order[t]
-            dec = W_dec[inst] if model == MODEL_UNTIED else WT[inst]
+            dt = DT[inst] if model == MODEL_UNTIED else W[inst]
             state = stream_state(seeds[inst], DOMAIN_TOY_EVAL, 0, 0)
+            indptr, indices, values, MT, A = chunk_scratch(W.shape[2], batch_size,
+                                                            model != MODEL_HIDDEN_RELU)
             result[inst] = batch_loss_grad(
-                model, WT[inst], dec, b[inst], imp_scale[inst], source[inst],
+                model, W[inst], dt, b[inst], imp_scale[inst], source[inst],
                 presence_threshold[inst], thinning_threshold[inst], log_q[inst], row_indptr,
-                row_indices, row_data, state, batch_size, False, no_grad, no_grad, no_grad_b)
+                row_indices, row_data, state, batch_size, False, no_grad, no_grad, no_grad_b,
+                indptr, indices, values, MT, A)
     return result
