@@ -60,7 +60,7 @@ def describe(main_file: str | os.PathLike, knn_min_cluster: int = KNN_MIN_CLUSTE
 
     degree_values, degree_counts = measures.degree_histogram(degrees[in_large])
     height_counts = np.bincount(heights)
-    size_bins, mean_by_size = measures.height_by_cluster_size(heights, sizes)
+    size_bins, mean_by_size = measures.height_by_cluster_size(heights, sizes, graph.size)
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(X.shape[0], size=min(PCA_SAMPLE, X.shape[0]), replace=False))
     arrays = {

@@ -168,12 +168,16 @@ def pca_projection(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return sample @ vt[:2].T
 
 
-def height_by_cluster_size(heights: np.ndarray, cluster_sizes: np.ndarray, n_bins: int = 12
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    """(bin edges (B+1,), mean over clusters of their mean point height per size bin (B,))."""
+def height_by_cluster_size(heights: np.ndarray, cluster_sizes: np.ndarray, dataset_size: int,
+                           n_bins: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """(bin edges (B+1,), mean over clusters of their mean point height per size bin (B,)).
+
+    The log-spaced bins span 1..N + 1 (N = the dataset's size), so datasets of the same size
+    share bins and can be averaged over seeds.
+    """
     offsets = np.concatenate([[0], np.cumsum(cluster_sizes)])
     per_cluster = np.add.reduceat(heights.astype(np.float64), offsets[:-1]) / cluster_sizes
-    edges = np.unique(np.geomspace(1, cluster_sizes.max() + 1, n_bins + 1))
+    edges = np.unique(np.geomspace(1, dataset_size + 1, n_bins + 1))
     which = np.clip(np.searchsorted(edges, cluster_sizes, side="right") - 1, 0,
                     edges.shape[0] - 2)
     total = np.bincount(which, weights=per_cluster, minlength=edges.shape[0] - 1)
