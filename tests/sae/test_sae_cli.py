@@ -17,8 +17,8 @@ METRICS = POINT + ["seed", "epochs", "batch_size", "lr", "standardize", "final_l
                    "mean_pearson", "mean_f1", "mean_f1_max"]
 RECOVERY = POINT + ["feature", "depth", "n_points", "best_latent", "pearson", "f1", "f1_latent",
                     "f1_max"]
-SUMMARY = POINT + ["group", "bin_low", "bin_high", "n_features", "mean_pearson", "mean_f1",
-                   "mean_f1_max"]
+SUMMARY = POINT + ["group", "bin_low", "bin_high", "size_band", "size_low", "size_high",
+                   "n_features", "mean_pearson", "mean_f1", "mean_f1_max"]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,11 @@ def test_train_sae_writes_the_documented_files(dataset, tmp_path):
     for name in ("recovery_by_depth.csv", "recovery_by_frequency.csv"):
         table = pd.read_csv(tmp_path / "a" / name)
         assert list(table.columns) == SUMMARY
-        assert table.groupby("point")["n_features"].sum().tolist() == [features.shape[1]] * 4
+        # Every feature once among the rows over all sizes, and once among the size bands.
+        for part in (table[table["size_band"] == "all"], table[table["size_band"] != "all"]):
+            if len(part):
+                assert part.groupby("point")["n_features"].sum().tolist() == (
+                    [features.shape[1]] * 4)
 
     configs, info = read_config(tmp_path / "a" / "config.json")
     assert [c.l1 for c in configs] == [1, 3, 1, 3] and info["scoring"]["min_feature_points"] == 1

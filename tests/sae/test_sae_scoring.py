@@ -122,18 +122,29 @@ def test_summaries_by_depth_and_by_frequency():
     activations[:16, 1] = 2.0  # matches feature 1 exactly
     match = score_features(sparse.csr_matrix(activations), features)
     by_depth = summarize(match, features, "depth")
-    assert list(by_depth["group"]) == [0, 1]
-    assert list(by_depth["n_features"]) == [3, 2]
-    assert by_depth["mean_pearson"].iloc[0] == pytest.approx(match.pearson[[0, 3, 4]].mean())
-    assert by_depth["mean_f1"].iloc[1] == pytest.approx(match.f1[[1, 2]].mean())
+    overall = by_depth[by_depth["size_band"] == "all"]
+    assert list(overall["group"]) == [0, 1] and list(overall["n_features"]) == [3, 2]
+    assert (overall["size_low"] == 1).all() and (overall["size_high"] == n).all()
+    assert overall["mean_pearson"].iloc[0] == pytest.approx(match.pearson[[0, 3, 4]].mean())
+    assert overall["mean_f1"].iloc[1] == pytest.approx(match.f1[[1, 2]].mean())
+    # Size bands (powers of 4): depth 0 holds a 2- and a 3-point feature (band 1-3) and the
+    # 32-point one (band 16-63); depth 1 the two 16-point ones (band 16-63).
+    bands = by_depth[by_depth["size_band"] != "all"]
+    assert list(zip(bands["group"], bands["size_band"], bands["n_features"])) == [
+        (0, "1-3", 2), (0, "16-63", 1), (1, "16-63", 2)]
+    assert bands["mean_pearson"].iloc[1] == pytest.approx(1.0)
+    assert bands["mean_pearson"].iloc[0] == pytest.approx(match.pearson[[3, 4]].mean())
     by_frequency = summarize(match, features, "frequency")
     # Points covered 32, 16, 16, 2, 3 fall in the bins [2, 3], [16, 31], [32, 63].
     expected = pd.DataFrame({"bin_low": [2, 16, 32], "bin_high": [3, 31, 63],
-                             "n_features": [2, 2, 1]})
-    pd.testing.assert_frame_equal(by_frequency[["bin_low", "bin_high", "n_features"]],
-                                  expected, check_dtype=False)
+                             "size_band": ["2-3", "16-31", "32-63"], "n_features": [2, 2, 1]})
+    pd.testing.assert_frame_equal(
+        by_frequency[["bin_low", "bin_high", "size_band", "n_features"]], expected,
+        check_dtype=False)
     assert by_frequency["mean_pearson"].iloc[2] == pytest.approx(1.0)
     np.testing.assert_array_equal(frequency_bin_edges(5), [1, 2, 4, 8])
+    np.testing.assert_array_equal(frequency_bin_edges(64, base=4), [1, 4, 16, 64, 256])
+    np.testing.assert_array_equal(frequency_bin_edges(63, base=4), [1, 4, 16, 64])
     with pytest.raises(ValueError, match="by must be 'depth' or 'frequency'"):
         summarize(match, features, "size")
 

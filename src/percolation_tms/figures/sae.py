@@ -132,45 +132,96 @@ def _need(runs: Sequence[SAERun], attribute: str, file_name: str) -> list[pd.Dat
 
 
 # ---------------------------------------------------------------------------- recovery
-def _recovery_figure(runs: Sequence[SAERun], by: str, out_path) -> Figure:
-    tables = _need(runs, "by_depth" if by == "depth" else "by_frequency",
-                   f"recovery_by_{by}.csv")
-    if by == "frequency":  # x: the geometric centre of each power-of-two bin of points
-        tables = [t.assign(x=np.sqrt(t["bin_low"] * t["bin_high"])) for t in tables]
-    else:
-        tables = [t.assign(x=t["group"]) for t in tables]
-    settings = _settings(tables)
-    styles = _styles(settings)
-    fig = style.new_figure(12.0, 4.0)
-    axes = fig.subplots(1, 3)
-    counts = [_select(t, settings[0]) for t in tables]  # the same features at every setting
-    count_x, count_y = _on_grid(counts, "x", "n_features")
-    shown = count_x[np.nanmean(count_y, axis=0) >= MIN_FEATURES]
+def _draw_settings(axes, tables, settings, styles, shown) -> None:
+    """Mean Pearson and mean F1 against x, one line per sweep setting, on two axes."""
     for setting in settings:
         frames = [_select(t, setting) for t in tables]
-        for ax, column in zip(axes[:2], ("mean_pearson", "mean_f1")):
+        for ax, column in zip(axes, ("mean_pearson", "mean_f1")):
             x, y = _on_grid(frames, "x", column)
             keep = np.isin(x, shown)
             st = styles[setting]
             style.plot_seeds(ax, x[keep], y[:, keep], st["color"], label=st["label"],
                              marker=st["marker"])
-    style.plot_seeds(axes[2], count_x, count_y, style.GREY, log=True)
+
+
+def _best_setting(runs: Sequence[SAERun], settings: list[tuple]) -> tuple:
+    """The sweep setting with the highest mean_pearson, averaged over runs."""
+    scores = [np.nanmean([_select(run.metrics, s)["mean_pearson"].mean() for run in runs])
+              for s in settings]
+    return settings[int(np.nanargmax(scores))]
+
+
+def _draw_size_bands(ax_pearson, ax_count, tables, setting) -> None:
+    """For one setting, mean Pearson (and the number of features) against depth, one line per
+    size band of the features."""
+    rows = [_select(t, setting) for t in tables]
+    rows = [r[r["size_band"] != "all"] for r in rows]
+    bands = pd.concat(rows)[["size_low", "size_band"]].drop_duplicates().sort_values("size_low")
+    cmap = mpl.colormaps[style.SEQUENTIAL_CMAP]
+    for i, (low, name) in enumerate(bands.itertuples(index=False)):
+        frames = [r[r["size_low"] == low] for r in rows]
+        color = cmap(0.9 * i / max(len(bands) - 1, 1))
+        count_x, count_y = _on_grid(frames, "x", "n_features")
+        shown = count_x[np.nanmean(count_y, axis=0) >= MIN_FEATURES]
+        if shown.size == 0:
+            continue
+        x, y = _on_grid(frames, "x", "mean_pearson")
+        keep = np.isin(x, shown)
+        style.plot_seeds(ax_pearson, x[keep], y[:, keep], color, label=f"{name} points",
+                         marker=".")
+        style.plot_seeds(ax_count, count_x, count_y, color, log=True, marker=".")
+
+
+def _recovery_figure(runs: Sequence[SAERun], by: str, out_path) -> Figure:
+    tables = _need(runs, "by_depth" if by == "depth" else "by_frequency",
+                   f"recovery_by_{by}.csv")
+    if by == "frequency":  # x: the geometric centre of each power-of-two bin of points
+        tables = [t.assign(x=np.sqrt(t["bin_low"] * t["bin_high"])) for t in tables]
+        overall = tables
+    else:
+        tables = [t.assign(x=t["group"]) for t in tables]
+        overall = [t[t["size_band"] == "all"] for t in tables]
+    settings = _settings(overall)
+    styles = _styles(settings)
+    counts = [_select(t, settings[0]) for t in overall]  # the same features at every setting
+    count_x, count_y = _on_grid(counts, "x", "n_features")
+    shown = count_x[np.nanmean(count_y, axis=0) >= MIN_FEATURES]
     xlabel = ("depth (0 = a cluster's root latent)" if by == "depth"
               else "points covered by the feature")
+    if by == "depth":
+        fig = style.new_figure(11.0, 7.6)
+        (ax_band, ax_pearson), (ax_f1, ax_count) = fig.subplots(2, 2)
+        best = _best_setting(runs, settings)
+        _draw_size_bands(ax_band, ax_count, tables, best)
+        ax_band.set_ylabel("mean best Pearson correlation")
+        ax_band.set_title(f"(a) by size of the feature, {styles[best]['label']}")
+        ax_band.legend(loc="best", title="features covering")
+        ax_band.set_ylim(bottom=min(0.0, ax_band.get_ylim()[0]))
+        letters = "bcd"
+        axes = (ax_band, ax_pearson, ax_f1, ax_count)
+    else:
+        fig = style.new_figure(12.0, 4.0)
+        ax_pearson, ax_f1, ax_count = fig.subplots(1, 3)
+        style.plot_seeds(ax_count, count_x, count_y, style.GREY, log=True)
+        letters = "abc"
+        axes = (ax_pearson, ax_f1, ax_count)
+        for ax in axes:
+            ax.set_xscale("log", base=2)
+    _draw_settings((ax_pearson, ax_f1), overall, settings, styles, shown)
     for ax in axes:
         ax.set_xlabel(xlabel)
-        if by == "frequency":
-            ax.set_xscale("log", base=2)
-    axes[0].set_ylabel("mean best Pearson correlation")
-    axes[0].set_title("(a) best latent's correlation with membership")
-    axes[1].set_ylabel("mean F1 of 'activation > 0'")
-    axes[1].set_title("(b) the same latent as a detector")
-    axes[2].set_yscale("log")
-    axes[2].set_ylabel("ground-truth features scored")
-    axes[2].set_title(f"(c) features per {'depth' if by == 'depth' else 'bin'}")
-    axes[0].set_ylim(bottom=min(0.0, axes[0].get_ylim()[0]))
-    axes[1].set_ylim(bottom=0.0)
-    axes[0].legend(loc="best")
+    ax_pearson.set_ylabel("mean best Pearson correlation")
+    ax_pearson.set_title(f"({letters[0]}) all features: best latent's correlation with "
+                         "membership")
+    ax_f1.set_ylabel("mean F1 of 'activation > 0'")
+    ax_f1.set_title(f"({letters[1]}) all features: the same latent as a detector")
+    ax_count.set_yscale("log")
+    ax_count.set_ylabel("ground-truth features scored")
+    per = "depth and size" if by == "depth" else "bin"
+    ax_count.set_title(f"({letters[2]}) features per {per}")
+    ax_pearson.set_ylim(bottom=min(0.0, ax_pearson.get_ylim()[0]))
+    ax_f1.set_ylim(bottom=0.0)
+    ax_pearson.legend(loc="best")
     fig.suptitle(f"Recovery of the ground-truth features by {by}{_runs_note(runs)}; "
                  f"groups with < {MIN_FEATURES} features not drawn")
     style.save_figure(fig, out_path)
@@ -178,8 +229,10 @@ def _recovery_figure(runs: Sequence[SAERun], by: str, out_path) -> Figure:
 
 
 def plot_sae_recovery_depth(runs: Sequence[SAERun], out_path) -> Figure:
-    """Mean best-latent Pearson correlation and F1 of ground-truth features against their depth
-    in the hierarchy, one line per sweep setting; the number of features per depth beside."""
+    """Recovery of ground-truth features against their depth in the hierarchy: (a) for the
+    sweep setting of best mean recovery, one line per size band of the features (depth and size
+    are entangled); (b) mean best-latent Pearson correlation and (c) F1 over all features, one
+    line per sweep setting; (d) the number of features per depth and size band."""
     return _recovery_figure(runs, "depth", out_path)
 
 

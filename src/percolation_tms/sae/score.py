@@ -122,35 +122,60 @@ def score_features(activations, features: FeatureSet) -> Recovery:
     return Recovery(best_latent, pearson, f1, f1_latent, f1_max)
 
 
-def frequency_bin_edges(max_points: int) -> np.ndarray:
-    """Powers of two 1, 2, 4, ... up to beyond max_points: bin b holds features covering
-    edges[b] <= n_points < edges[b + 1] points."""
+def frequency_bin_edges(max_points: int, base: int = 2) -> np.ndarray:
+    """Powers of ``base`` 1, base, base^2, ... up to beyond max_points: bin b holds features
+    covering edges[b] <= n_points < edges[b + 1] points."""
     top = max(int(max_points), 1)
-    return 2 ** np.arange(int(np.floor(np.log2(top))) + 2, dtype=np.int64)
+    return base ** np.arange(int(np.floor(np.log(top) / np.log(base) + 1e-9)) + 2,
+                             dtype=np.int64)
+
+
+SIZE_BAND_BASE = 4  # the size bands of the depth summary: 1-3, 4-15, 16-63, ... points
 
 
 def summarize(recovery: Recovery, features: FeatureSet, by: str) -> pd.DataFrame:
-    """Mean recovery of the features grouped ``by`` ``depth`` or ``frequency`` (power-of-two
-    bins of points covered).  Columns: group, bin_low, bin_high (inclusive, the group's range of
-    depth or points), n_features, mean_pearson, mean_f1, mean_f1_max; empty groups are left
-    out; NaN correlations (features covering every point) are left out of the means."""
-    if by == "depth":
-        key = features.depth
-        low = high = key
-    elif by == "frequency":
+    """Mean recovery of the features grouped ``by`` ``depth`` or ``frequency``.
+
+    Columns: group, bin_low, bin_high (inclusive: the group's depth, or its range of points
+    covered), size_band (``all`` or ``<size_low>-<size_high>``), size_low, size_high (inclusive
+    range of points covered by the features summarised in the row), n_features, mean_pearson,
+    mean_f1, mean_f1_max.  By frequency: power-of-two bins of points covered (size band = the
+    bin).  By depth: for every depth one row over all features (size_band ``all``, size_low 1,
+    size_high N the number of points) and one per size band (powers of 4: 1-3, 4-15, 16-63, ...
+    points), because depth and size are entangled (the roots of small clusters are shallow and
+    small): the bands show recovery at a given depth for features of a given size.  Empty groups
+    are left out; NaN correlations (features covering every point) are left out of the
+    means."""
+    frame = pd.DataFrame({"pearson": recovery.pearson, "f1": recovery.f1,
+                          "f1_max": recovery.f1_max})
+    if by == "frequency":
         edges = frequency_bin_edges(features.n_points.max())
         key = np.searchsorted(edges, features.n_points, side="right") - 1
-        low, high = edges[key], edges[key + 1] - 1
-    else:
+        frame = frame.assign(group=key, bin_low=edges[key], bin_high=edges[key + 1] - 1)
+        return _group_means(frame.assign(size_low=frame["bin_low"],
+                                         size_high=frame["bin_high"]))
+    if by != "depth":
         raise ValueError(f"by must be 'depth' or 'frequency', got {by!r}")
-    frame = pd.DataFrame({"group": key, "bin_low": low, "bin_high": high,
-                          "pearson": recovery.pearson, "f1": recovery.f1,
-                          "f1_max": recovery.f1_max})
-    table = frame.groupby("group", sort=True).agg(
+    frame = frame.assign(group=features.depth, bin_low=features.depth, bin_high=features.depth)
+    edges = frequency_bin_edges(features.n_points.max(), SIZE_BAND_BASE)
+    band = np.searchsorted(edges, features.n_points, side="right") - 1
+    all_sizes = frame.assign(size_low=1, size_high=features.members.shape[0])
+    banded = frame.assign(size_low=edges[band], size_high=edges[band + 1] - 1)
+    return pd.concat([_group_means(all_sizes, "all"), _group_means(banded)],
+                     ignore_index=True)
+
+
+def _group_means(frame: pd.DataFrame, size_band: str | None = None) -> pd.DataFrame:
+    """Means per (group, size range); ``size_band`` names the range (default low-high)."""
+    table = frame.groupby(["group", "size_low"], sort=True).agg(
         bin_low=("bin_low", "first"), bin_high=("bin_high", "first"),
-        n_features=("pearson", "size"), mean_pearson=("pearson", "mean"),
-        mean_f1=("f1", "mean"), mean_f1_max=("f1_max", "mean")).reset_index()
-    return table
+        size_high=("size_high", "first"), n_features=("pearson", "size"),
+        mean_pearson=("pearson", "mean"), mean_f1=("f1", "mean"),
+        mean_f1_max=("f1_max", "mean")).reset_index()
+    table["size_band"] = (size_band if size_band is not None else
+                          table["size_low"].astype(str) + "-" + table["size_high"].astype(str))
+    return table[["group", "bin_low", "bin_high", "size_band", "size_low", "size_high",
+                  "n_features", "mean_pearson", "mean_f1", "mean_f1_max"]]
 
 
 @dataclass(frozen=True)
