@@ -44,6 +44,7 @@ def test_loss_and_gradient_match_numpy(model, density):
 def test_hidden_and_m_path_agree(model):
     W, W_dec, b, importance, X = random_problem(model, 10, 6, 21, 0.3, seed=2)
     DT = W if W_dec is None else np.ascontiguousarray(W_dec.T)
+    symmetric = model != "untied"
     indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
     indptr[1:] = np.cumsum((X != 0).sum(axis=1))
     rows, cols = np.nonzero(X)
@@ -51,14 +52,32 @@ def test_hidden_and_m_path_agree(model):
     for use_m_path in (False, True):
         gW, gDT, gb, A, MT = (np.zeros((6, 10)), np.zeros((6, 10)), np.zeros(10),
                               np.zeros((10, 10)), np.empty((10, 10)))
-        _kernels.form_mt(W, DT, MT)
+        _kernels.form_mt(W, DT, MT, symmetric)
         loss = _kernels.chunk_loss_grad(CODE[model], W, DT, MT, b, importance, 0.1, indptr,
                                         cols.astype(np.int64), X[rows, cols], X.shape[0],
                                         use_m_path, True, gW, gDT, A, gb)
-        _kernels.finish_gradient(W, DT, A, gW, gDT)
-        results.append((loss, gW, gDT, gb))
+        _kernels.finish_gradient(W, DT, A, gW, gDT, symmetric)
+        # with W^T as decoder both gradients are W's: only their sum is defined
+        results.append((loss, gW + gDT, gb) if symmetric else (loss, gW, gDT, gb))
     for a, b_ in zip(*results):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-15)
+
+
+def test_symmetric_shortcuts_equal_the_general_products():
+    rng = np.random.default_rng(7)
+    W = rng.normal(size=(4, 9))
+    A = rng.normal(size=(9, 9))
+    full, half = np.empty((9, 9)), np.empty((9, 9))
+    _kernels.form_mt(W, W, full, False)
+    _kernels.form_mt(W, W, half, True)
+    np.testing.assert_allclose(half, full, rtol=1e-13)
+    np.testing.assert_allclose(full, W.T @ W, rtol=1e-13)
+    general = [np.zeros((4, 9)), np.zeros((4, 9))]
+    _kernels.finish_gradient(W, W, A, general[0], general[1], False)
+    folded = [np.zeros((4, 9)), np.zeros((4, 9))]
+    _kernels.finish_gradient(W, W, A, folded[0], folded[1], True)
+    np.testing.assert_allclose(folded[0], general[0] + general[1], rtol=1e-12)
+    np.testing.assert_allclose(folded[0], W @ (A + A.T), rtol=1e-12)
 
 
 @pytest.mark.parametrize("model", MODELS)
