@@ -14,7 +14,7 @@ from percolation_tms._rng import normals, uniforms
 def activations(params, x, top_k=0):
     """Dense activations f (n, m): ReLU of the pre-activations, or TopK (larger value first,
     ties to the lower index) followed by ReLU."""
-    enc, b_enc, atoms, b_dec = params
+    enc, b_enc, _, b_dec = params
     pre = (x - b_dec) @ enc.T + b_enc
     if top_k == 0:
         return np.where(pre > 0, pre, 0.0)
@@ -35,7 +35,7 @@ def loss(params, x, top_k=0, l1=0.0):
 
 def gradients(params, x, top_k=0, l1=0.0):
     """(enc, b_enc, atoms, b_dec) gradients of ``loss`` by the chain rule, densely."""
-    enc, b_enc, atoms, b_dec = params
+    enc, _, atoms, b_dec = params
     n = x.shape[0]
     f = activations(params, x, top_k)
     err = f @ atoms + b_dec - x

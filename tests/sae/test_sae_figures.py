@@ -5,9 +5,13 @@ import pytest
 from PIL import Image
 
 from percolation_tms.cli import main
-from percolation_tms.figures.sae import (plot_sae_mmcs, plot_sae_recovery_depth,
-                                         plot_sae_recovery_frequency, plot_sae_tradeoff,
-                                         read_sae_runs)
+from percolation_tms.figures.sae import (
+    plot_sae_mmcs,
+    plot_sae_recovery_depth,
+    plot_sae_recovery_frequency,
+    plot_sae_tradeoff,
+    read_sae_runs,
+)
 
 TABLES = ("metrics.csv", "recovery_by_depth.csv", "recovery_by_frequency.csv")
 

@@ -2,16 +2,22 @@
 
 import numpy as np
 import pytest
+import sae_reference as ref
 from scipy import sparse
 
-import sae_reference as ref
 from percolation_tms._rng import DOMAIN_SAE_BATCH, DOMAIN_SAE_INIT, DOMAIN_SAE_SYNTHETIC
 from percolation_tms.sae import _kernels
 from percolation_tms.sae.config import SAEConfig
 from percolation_tms.sae.score import mean_max_cosine_similarity, score_features, select_features
 from percolation_tms.sae.synthetic import make_known_dictionary_data
-from percolation_tms.sae.train import (Parameters, _Trainer, encode, initial_parameters,
-                                       loss_and_gradients, SparseAutoencoder)
+from percolation_tms.sae.train import (
+    Parameters,
+    SparseAutoencoder,
+    _Trainer,
+    encode,
+    initial_parameters,
+    loss_and_gradients,
+)
 
 
 def random_params(n_latents, dim, seed, b_enc_shift=0.0):

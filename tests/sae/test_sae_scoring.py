@@ -5,8 +5,13 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from percolation_tms.sae import (make_known_dictionary_data, mean_max_cosine_similarity,
-                                 score_features, select_features, summarize)
+from percolation_tms.sae import (
+    make_known_dictionary_data,
+    mean_max_cosine_similarity,
+    score_features,
+    select_features,
+    summarize,
+)
 from percolation_tms.sae.score import frequency_bin_edges
 
 
@@ -74,7 +79,7 @@ def test_dead_latents_and_features_covering_every_point():
 
 def test_select_features_filters_by_points_and_keeps_first_or_frequent_columns():
     n = 30
-    sets = [range(0, 20), [0, 1], range(0, 5), range(5, 30), [9, 10, 11]]
+    sets = [range(20), [0, 1], range(5), range(5, 30), [9, 10, 11]]
     F = membership(n, sets)
     depth = np.array([0, 3, 1, 1, 2])
     chosen = select_features(F, depth, min_points=3)
@@ -115,7 +120,7 @@ def test_scoring_refuses_mismatched_inputs():
 
 def test_summaries_by_depth_and_by_frequency():
     n = 64
-    sets = [range(0, 32), range(0, 16), range(16, 32), range(32, 34), range(40, 43)]
+    sets = [range(32), range(16), range(16, 32), range(32, 34), range(40, 43)]
     features = select_features(membership(n, sets), depth=np.array([0, 1, 1, 0, 0]))
     activations = np.zeros((n, 2))
     activations[:32, 0] = 1.0  # matches feature 0 exactly

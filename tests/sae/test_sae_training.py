@@ -6,9 +6,16 @@ import numba
 import numpy as np
 import pytest
 
-from percolation_tms.sae import (SAEConfig, encode, make_known_dictionary_data,
-                                 mean_max_cosine_similarity, score_features, select_features,
-                                 sweep_configs, train_sae)
+from percolation_tms.sae import (
+    SAEConfig,
+    encode,
+    make_known_dictionary_data,
+    mean_max_cosine_similarity,
+    score_features,
+    select_features,
+    sweep_configs,
+    train_sae,
+)
 from percolation_tms.sae.train import SparseAutoencoder
 
 

@@ -7,13 +7,31 @@
 """
 
 from percolation_tms.sae.config import SAEConfig, sweep_configs
-from percolation_tms.sae.score import (FeatureSet, Recovery, mean_max_cosine_similarity,
-                                       score_features, select_features, summarize)
+from percolation_tms.sae.score import (
+    FeatureSet,
+    Recovery,
+    mean_max_cosine_similarity,
+    score_features,
+    select_features,
+    summarize,
+)
 from percolation_tms.sae.synthetic import KnownDictionaryData, make_known_dictionary_data
-from percolation_tms.sae.train import (Encoding, SparseAutoencoder, TrainResult, encode,
-                                       train_sae)
+from percolation_tms.sae.train import Encoding, SparseAutoencoder, TrainResult, encode, train_sae
 
-__all__ = ["SAEConfig", "sweep_configs", "FeatureSet", "Recovery", "mean_max_cosine_similarity",
-           "score_features", "select_features", "summarize", "KnownDictionaryData",
-           "make_known_dictionary_data", "Encoding", "SparseAutoencoder", "TrainResult",
-           "encode", "train_sae"]
+__all__ = [
+    "Encoding",
+    "FeatureSet",
+    "KnownDictionaryData",
+    "Recovery",
+    "SAEConfig",
+    "SparseAutoencoder",
+    "TrainResult",
+    "encode",
+    "make_known_dictionary_data",
+    "mean_max_cosine_similarity",
+    "score_features",
+    "select_features",
+    "summarize",
+    "sweep_configs",
+    "train_sae",
+]

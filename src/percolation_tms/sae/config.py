@@ -66,7 +66,9 @@ class SAEConfig:
         _check_number(self.beta2, "beta2", lambda v: 0 <= v < 1, "in [0, 1)")
         _check_number(self.eps, "eps", lambda v: v > 0, "> 0")
         if not isinstance(self.standardize, bool):
-            raise ValueError(f"standardize must be true or false, got {self.standardize!r}")
+            # ValueError, not TypeError: the CLI reports ValueErrors as argument errors.
+            raise ValueError(  # noqa: TRY004
+                f"standardize must be true or false, got {self.standardize!r}")
 
     def n_latents(self, dim: int) -> int:
         """Dictionary size for inputs of dimension ``dim``; validates k against it."""
@@ -80,14 +82,14 @@ class SAEConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SAEConfig":
+    def from_dict(cls, data: dict) -> SAEConfig:
         names = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"unknown SAE config keys {unknown}; known keys {sorted(names)}")
         return cls(**data)
 
-    def replace(self, **changes) -> "SAEConfig":
+    def replace(self, **changes) -> SAEConfig:
         return dataclasses.replace(self, **changes)
 
 

@@ -9,8 +9,12 @@ import pandas as pd
 
 from percolation_tms import _progress
 from percolation_tms.sae.config import SAEConfig
-from percolation_tms.sae.score import (FeatureSet, mean_max_cosine_similarity, score_features,
-                                       summarize)
+from percolation_tms.sae.score import (
+    FeatureSet,
+    mean_max_cosine_similarity,
+    score_features,
+    summarize,
+)
 from percolation_tms.sae.train import TrainResult, encode, train_sae
 
 # The columns naming a sweep point, first in every table.

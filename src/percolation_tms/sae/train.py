@@ -93,7 +93,7 @@ class SparseAutoencoder:
                 "l1": np.float64(self.l1)}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "SparseAutoencoder":
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SparseAutoencoder:
         params = Parameters(*(np.ascontiguousarray(a, dtype=np.float64) for a in (
             arrays["W_enc"], arrays["b_enc"], np.asarray(arrays["W_dec"]).T, arrays["b_dec"])))
         return cls(params, np.asarray(arrays["input_mean"], dtype=np.float64),
