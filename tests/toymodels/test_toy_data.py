@@ -6,8 +6,12 @@ import pytest
 from scipy import sparse
 
 from percolation_tms.io import InputFileError, save_arrays, save_sparse
-from percolation_tms.toymodels.data import (draw_batch, load_percolation_features, rows_source,
-                                            synthetic_source)
+from percolation_tms.toymodels.data import (
+    draw_batch,
+    load_percolation_features,
+    rows_source,
+    synthetic_source,
+)
 
 
 @pytest.mark.parametrize("probability", [0.3, 0.05])  # Bernoulli and skip mode

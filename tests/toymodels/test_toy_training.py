@@ -11,8 +11,8 @@ from percolation_tms.toymodels.train import init_weights, train_toy
 
 
 def small(**changes):
-    settings = dict(sparsities=(0.0, 0.7, 0.99, 0.999), seeds=(0, 1), steps=300,
-                    batch_size=256, eval_batch_size=5000, history_every=50)
+    settings = {"sparsities": (0.0, 0.7, 0.99, 0.999), "seeds": (0, 1), "steps": 300,
+                "batch_size": 256, "eval_batch_size": 5000, "history_every": 50}
     return ToyConfig(**{**settings, **changes})
 
 
@@ -85,7 +85,7 @@ def test_dense_case_represents_m_features_orthogonally(section4_tied):
 
 @pytest.mark.slow
 def test_superposition_grows_with_sparsity(section4_tied):
-    run, measured = section4_tied
+    _, measured = section4_tied
     counts = measured.represented.sum(axis=1)  # S = 0, 0.7, 0.9, 0.99, 0.999
     assert np.all(np.diff(counts) >= 0) and counts[-1] > counts[0]
     assert counts[-1] >= 12

@@ -56,7 +56,7 @@ def draw_synthetic(probability, state, batch_size):
     """The batch of the documented synthetic derivation, entry by entry in pure Python."""
     n = len(probability)
     x = np.zeros((batch_size, n))
-    threshold = [int(math.floor(p * 2.0**32)) for p in probability]
+    threshold = [math.floor(p * 2.0**32) for p in probability]
     p_max = max(probability)
     state = np.uint64(state)
     if p_max > 0.1:  # dense or Bernoulli: draw number r * n + i for entry (r, i)
@@ -68,7 +68,7 @@ def draw_synthetic(probability, state, batch_size):
         return x
     # skip mode: candidates at geometric gaps in the flattened order, then one draw each
     log_q = math.log1p(-p_max)
-    keep = [int(math.floor(p / p_max * 2.0**32)) for p in probability]
+    keep = [math.floor(p / p_max * 2.0**32) for p in probability]
 
     def gap(state):
         u, state = next_double(state)

@@ -2,15 +2,24 @@
 ground-truth features of percolation datasets: training, measurements, phase diagram."""
 
 from percolation_tms.toymodels.config import MODELS, ToyConfig, importance_vector, instances
-from percolation_tms.toymodels.data import (PercolationFeatures, draw_batch,
-                                            load_percolation_features, rows_source,
-                                            synthetic_source)
+from percolation_tms.toymodels.data import (
+    PercolationFeatures,
+    draw_batch,
+    load_percolation_features,
+    rows_source,
+    synthetic_source,
+)
 from percolation_tms.toymodels.measure import Measurements, measure_weights, metrics_table
 from percolation_tms.toymodels.phase import candidate_losses, classify, phase_diagram
 from percolation_tms.toymodels.results import load_run_arrays, save_run
-from percolation_tms.toymodels.train import (TrainResult, ToyRun, batch_loss_and_gradient,
-                                             init_weights, train_instances,
-                                             train_toy)
+from percolation_tms.toymodels.train import (
+    ToyRun,
+    TrainResult,
+    batch_loss_and_gradient,
+    init_weights,
+    train_instances,
+    train_toy,
+)
 
 __all__ = ["MODELS", "Measurements", "PercolationFeatures", "ToyConfig", "ToyRun",
            "TrainResult", "batch_loss_and_gradient", "candidate_losses", "classify",

@@ -43,8 +43,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from percolation_tms._rng import (DOMAIN_TOY_BATCH, DOMAIN_TOY_EVAL, next_below, next_double,
-                                  next_u64, stream_state)
+from percolation_tms._rng import (
+    DOMAIN_TOY_BATCH,
+    DOMAIN_TOY_EVAL,
+    next_below,
+    next_double,
+    next_u64,
+    stream_state,
+)
 
 MODEL_TIED = 0
 MODEL_UNTIED = 1

@@ -144,8 +144,10 @@ class ToyConfig:
 
     def _validate_importance(self):
         if isinstance(self.importance, (str, int, float)):
-            raise ValueError(f"importance must be a sequence of settings, e.g. (0.7,), "
-                             f"got {self.importance!r}")
+            # ValueError like every other bad setting: the CLI reports those as bad arguments.
+            raise ValueError(  # noqa: TRY004
+                f"importance must be a sequence of settings, e.g. (0.7,), "
+                f"got {self.importance!r}")
         if len(self.importance) == 0:
             raise ValueError("importance must hold at least one setting")
         for setting in self.importance:
@@ -172,7 +174,7 @@ class ToyConfig:
         return json.loads(json.dumps(asdict(self)))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ToyConfig":
+    def from_dict(cls, data: dict) -> ToyConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -192,7 +194,7 @@ class ToyConfig:
         write_json(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "ToyConfig":
+    def load(cls, path: str | os.PathLike) -> ToyConfig:
         path = Path(path)
         try:
             data = json.loads(path.read_text())

@@ -26,9 +26,13 @@ from percolation_tms import _progress
 from percolation_tms._rng import DOMAIN_TOY_INIT, normals
 from percolation_tms.toymodels import _kernels
 from percolation_tms.toymodels.config import MODELS, Instances, ToyConfig, instances
-from percolation_tms.toymodels.data import (FeatureSource, PercolationFeatures,
-                                            load_percolation_features, rows_source,
-                                            synthetic_source)
+from percolation_tms.toymodels.data import (
+    FeatureSource,
+    PercolationFeatures,
+    load_percolation_features,
+    rows_source,
+    synthetic_source,
+)
 
 _MODEL_CODE = {"tied": _kernels.MODEL_TIED, "untied": _kernels.MODEL_UNTIED,
                "linear": _kernels.MODEL_LINEAR, "hidden_relu": _kernels.MODEL_HIDDEN_RELU}
