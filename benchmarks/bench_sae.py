@@ -75,11 +75,17 @@ def main() -> None:
     first_relu_epoch = None
     for config in (SAEConfig(kind="relu", dict_ratio=args.ratio, l1=args.l1, epochs=args.epochs),
                    SAEConfig(kind="topk", dict_ratio=args.ratio, k=args.k, epochs=args.epochs)):
+        cpu_start = time.process_time()
         result = train_sae(X, config)
+        cpu = (time.process_time() - cpu_start) / config.epochs
         setting = f"l1 {config.l1:g}" if config.kind == "relu" else f"k {config.k}"
+        # CPU seconds (all threads) per epoch: on a machine shared with other jobs, wall time
+        # measures the contention; CPU time / threads is what an idle machine would take.
         print(f"{config.kind} ({setting}): seconds per epoch "
               f"{', '.join(f'{t:.2f}' for t in result.epoch_seconds)}; mean L0 per epoch "
-              f"{', '.join(f'{v:.0f}' for v in result.epoch_l0)}")
+              f"{', '.join(f'{v:.0f}' for v in result.epoch_l0)}; CPU seconds per epoch "
+              f"{cpu:.2f} (/ {numba.get_num_threads()} threads: "
+              f"{cpu / numba.get_num_threads():.2f})")
         if config.kind == "relu":
             first_relu_epoch = result.epoch_seconds[0]
     start = time.perf_counter()

@@ -109,7 +109,7 @@ def forward_rows(x, rows, enc_t, b_enc, atoms, b_dec, top_k, l1, with_grad,
     """Encode, decode and (optionally) differentiate the points ``x[rows]``.
 
     x (N, d) inputs; rows (B,) int64 which points; enc_t (d, m); b_enc (m,); atoms (m, d);
-    b_dec (d,); top_k > 0 selects TopK, 0 ReLU; l1 the L1 coefficient (ReLU only).
+    b_dec (d,); top_k > 0 selects TopK, 0 ReLU; l1 the L1 coefficient (0 for TopK SAEs).
     Outputs per batch row r: xc[r] = x - b_dec (d); pre[r] pre-activations (m); the
     n_active[r] active latents act_index[r, :n] (ascending) with activations act_value[r, :n]
     and, with ``with_grad``, dloss_r/dpre act_grad[r, :n] = 2 err . atom_j + l1 (0 elsewhere);
