@@ -52,7 +52,7 @@ def test_hidden_and_m_path_agree(model):
     for use_m_path in (False, True):
         gW, gDT, gb, A, MT = (np.zeros((6, 10)), np.zeros((6, 10)), np.zeros(10),
                               np.zeros((10, 10)), np.empty((10, 10)))
-        _kernels.form_mt(W, DT, MT, symmetric)
+        _kernels.form_mt(W, DT, MT)
         loss = _kernels.chunk_loss_grad(CODE[model], W, DT, MT, b, importance, 0.1, indptr,
                                         cols.astype(np.int64), X[rows, cols], X.shape[0],
                                         use_m_path, True, gW, gDT, A, gb)
@@ -63,15 +63,17 @@ def test_hidden_and_m_path_agree(model):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-15)
 
 
-def test_symmetric_shortcuts_equal_the_general_products():
+def test_m_products_and_the_symmetric_fold():
     rng = np.random.default_rng(7)
-    W = rng.normal(size=(4, 9))
+    W, DT = rng.normal(size=(4, 9)), rng.normal(size=(4, 9))
     A = rng.normal(size=(9, 9))
-    full, half = np.empty((9, 9)), np.empty((9, 9))
-    _kernels.form_mt(W, W, full, False)
-    _kernels.form_mt(W, W, half, True)
-    np.testing.assert_allclose(half, full, rtol=1e-13)
-    np.testing.assert_allclose(full, W.T @ W, rtol=1e-13)
+    MT = np.empty((9, 9))
+    _kernels.form_mt(W, DT, MT)
+    np.testing.assert_allclose(MT, W.T @ DT, rtol=1e-13)
+    gW, gDT = np.zeros((4, 9)), np.zeros((4, 9))
+    _kernels.finish_gradient(W, DT, A, gW, gDT, False)
+    np.testing.assert_allclose(gW, DT @ A.T, rtol=1e-12)
+    np.testing.assert_allclose(gDT, W @ A, rtol=1e-12)
     general = [np.zeros((4, 9)), np.zeros((4, 9))]
     _kernels.finish_gradient(W, W, A, general[0], general[1], False)
     folded = [np.zeros((4, 9)), np.zeros((4, 9))]

@@ -330,20 +330,16 @@ def chunk_loss_grad(model, W, DT, MT, b, imp_scale, grad_scale, indptr, indices,
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def form_mt(W, DT, MT, symmetric):
+def form_mt(W, DT, MT):
     """MT (n, n) = W^T DT, i.e. MT[j, i] = M[i, j] for M = D W, the map x -> out - b.
-    ``symmetric`` (DT is W): compute the upper triangle and mirror it."""
+    (Computing half of a symmetric MT and mirroring it is slower: the mirror writes columns.)"""
     m, n = W.shape
     MT[:] = 0.0
     for j in range(n):
         for q in range(m):
             w = W[q, j]
-            for i in range(j if symmetric else 0, n):
+            for i in range(n):
                 MT[j, i] += w * DT[q, i]
-    if symmetric:
-        for j in range(n):
-            for i in range(j + 1, n):
-                MT[i, j] = MT[j, i]
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -409,7 +405,7 @@ def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
             for sample in range(n_samples):
                 if 0 < indptr[sample + 1] - indptr[sample] < m:
                     m_path = True
-                    form_mt(W, DT, MT, model != MODEL_UNTIED)
+                    form_mt(W, DT, MT)
                     A[:] = 0.0
                     break
         loss += chunk_loss_grad(model, W, DT, MT, b, imp_scale, 2.0 / batch_size, indptr,

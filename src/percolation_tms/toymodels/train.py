@@ -253,7 +253,7 @@ def batch_loss_and_gradient(model: str, W, b, importance, X, W_dec=None):
     gb = np.zeros(n)
     MT = np.empty((n, n))
     A = np.zeros((n, n))
-    _kernels.form_mt(W, DT, MT, model != "untied")
+    _kernels.form_mt(W, DT, MT)
     loss = _kernels.chunk_loss_grad(code, W, DT, MT, b, importance, 2.0 / batch, indptr,
                                     indices, values, batch, model != "hidden_relu", True, gW,
                                     gDT, A, gb) / batch
