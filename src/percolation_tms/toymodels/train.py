@@ -122,10 +122,13 @@ def _step_cost(source: FeatureSource, n_hidden: int) -> np.ndarray:
     return busy * model + draw + 1.0
 
 
-def _threads_and_lanes(source: FeatureSource, n_hidden: int):
+def lane_split(source: FeatureSource, n_hidden: int, n_threads: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """How the trainer spreads instances over threads: lane l trains the instances
+    order[lane_ptr[l]:lane_ptr[l + 1]].  Default: numba's current thread count."""
+    n_threads = numba.get_num_threads() if n_threads is None else n_threads
     n_instances = source.source.shape[0]
-    return _lanes(_step_cost(source, n_hidden),
-                  max(1, min(numba.get_num_threads(), n_instances)))
+    return _lanes(_step_cost(source, n_hidden), max(1, min(n_threads, n_instances)))
 
 
 def train_instances(model: str, n_hidden: int, source: FeatureSource, importance, seeds,
@@ -162,7 +165,7 @@ def train_instances(model: str, n_hidden: int, source: FeatureSource, importance
         (n_instances, 2, 0, 0))
     moments_b = np.zeros((n_instances, 2, n), dtype=np.float64)
     importance_n = importance / n  # reported losses: mean over features
-    lane_ptr, lane_order = _threads_and_lanes(source, n_hidden)
+    lane_ptr, lane_order = lane_split(source, n_hidden)
 
     n_windows = -(-steps // history_every)
     history = np.empty((n_instances, n_windows), dtype=np.float64)
