@@ -48,4 +48,4 @@ def test_schema_fills_defaults_of_left_out_keys(tmp_path):
         {"percolation": {"datasets": [ONE_GROUP]}}))
     result = snakemake(workdir, "--dry-run", "--printshellcmds")
     assert "--model tied" in result.stdout and "--model untied" in result.stdout
-    assert "--steps 3000" in result.stdout
+    assert "--steps 10000" in result.stdout

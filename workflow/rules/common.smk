@@ -15,11 +15,15 @@ wildcard_constraints:
     dim=r"[1-9][0-9]*",
     seed=r"[0-9]+",
     model="tied|untied|linear|hidden_relu",
+    kind="relu|topk",
 
 
 PERCOLATION = config["percolation"]
 TOY_SYNTHETIC = config["toy_models"]["synthetic"]
 TOY_PERCOLATION = config["toy_models"]["percolation"]
+TOY_PHASE_DIAGRAM = config["toy_models"]["phase_diagram"]
+SAE_PERCOLATION = config["sae"]["percolation"]
+SAE_SYNTHETIC = config["sae"]["synthetic"]
 
 Dataset = namedtuple("Dataset", ["mode", "size", "dim", "seed"])
 
@@ -35,6 +39,7 @@ DATASETS = sorted(
 )
 
 TOY_DATASET = Dataset(**TOY_PERCOLATION["dataset"])
+SAE_DATASET = Dataset(**SAE_PERCOLATION["dataset"])
 
 
 def dataset_paths(pattern, datasets):
@@ -53,6 +58,17 @@ def create_prob_option(wildcards):
     if wildcards.mode == "custom":
         return f"--create-prob {PERCOLATION['create_prob']}"
     return ""
+
+
+def sae_sweep_option(settings):
+    """A params function: the values an SAE job of kind relu (--l1) or topk (--k) sweeps."""
+
+    def option(wildcards):
+        if wildcards.kind == "relu":
+            return f"--l1 {comma_list(settings['l1'])}"
+        return f"--k {comma_list(settings['k'])}"
+
+    return option
 
 
 def export_options():
@@ -83,6 +99,12 @@ TOY_FIGURES = [
     "tms_represented",
     "tms_feature_dimensionality",
     "tms_loss",
+]
+# One figure over every SAE kind trained on the dataset of sae.percolation.
+SAE_FIGURES = [
+    "sae_recovery_depth",
+    "sae_recovery_frequency",
+    "sae_tradeoff",
 ]
 
 
@@ -115,8 +137,12 @@ INTERPRETER_MB = 400  # Python with numpy, scipy, pandas and numba loaded
 X_ITEMSIZE = 4 if PERCOLATION["dtype"] == "float32" else 8
 
 
-def _size_and_dim(wildcards):
+def dataset_size_and_dim(wildcards):
     return int(wildcards.size), int(wildcards.get("dim", 0))
+
+
+def synthetic_sae_size_and_dim(wildcards):
+    return SAE_SYNTHETIC["n_samples"], SAE_SYNTHETIC["dim"]
 
 
 def dataset_threads(wildcards):
@@ -127,30 +153,43 @@ def dataset_threads(wildcards):
     return min(8, 1 + int(wildcards.size) // 500_000)
 
 
-def mem_mb(data_bytes):
+def mem_mb(data_bytes, size_and_dim=dataset_size_and_dim):
     """A resources function: the interpreter plus ``data_bytes(N, d)`` bytes, in MB."""
 
     def estimate(wildcards, attempt):
-        n, d = _size_and_dim(wildcards)
+        n, d = size_and_dim(wildcards)
         return attempt * (INTERPRETER_MB + math.ceil(data_bytes(n, d) / 2**20))
 
     return estimate
 
 
-def runtime_min(seconds):
+def runtime_min(seconds, size_and_dim=dataset_size_and_dim):
     """A resources function: 5 minutes plus ``seconds(N, d)``, in minutes."""
 
     def estimate(wildcards, attempt):
-        n, d = _size_and_dim(wildcards)
+        n, d = size_and_dim(wildcards)
         return attempt * (5 + math.ceil(seconds(n, d) / 60))
 
     return estimate
 
 
+def sae_seconds(settings):
+    """Run time of an SAE sweep on N points of dimension d: 7 ns per point, dimension,
+    dictionary atom, epoch and SAE (measured: N = 1e5, d = 100, two SAEs of 200 atoms, 2
+    epochs: 54 s), doubled."""
+    saes_per_size = max(len(settings["k"]), len(settings["l1"]))
+    atoms = sum(settings["dict_ratios"])  # times d
+
+    def seconds(n, d):
+        return 1.5e-8 * n * d * d * atoms * settings["epochs"] * saes_per_size
+
+    return seconds
+
+
 # ------------------------------------------------------------------------------ targets
 def get_final_output():
     """Everything the workflow produces: the dataset files, the statistics tables, the toy
-    models and every figure."""
+    models, the sparse autoencoders and every figure."""
     return (
         expand(rules.export.output, zip, **_columns(DATASETS))
         + expand(rules.describe.output, zip, **_columns(DATASETS))
@@ -159,9 +198,15 @@ def get_final_output():
         + expand(
             rules.train_toy_percolation.output,
             model=TOY_PERCOLATION["models"],
-            **TOY_DATASET._asdict(),
+            **_columns([TOY_DATASET]),
         )
         + rules.phase_diagram.output
+        + expand(
+            rules.train_sae.output,
+            kind=SAE_PERCOLATION["kinds"],
+            **_columns([SAE_DATASET]),
+        )
+        + expand(rules.sae_synthetic.output, kind=SAE_SYNTHETIC["kinds"])
         + figure_files()
     )
 
@@ -183,6 +228,8 @@ def figure_files():
             size=[s[1] for s in settings],
             dim=[s[2] for s in settings],
         )
-    for figure in TOY_FIGURES + ["tms_phase_diagram", "percolation_superposition"]:
+    others = TOY_FIGURES + SAE_FIGURES
+    others += ["tms_phase_diagram", "percolation_superposition", "sae_mmcs"]
+    for figure in others:
         files += getattr(rules, f"plot_{figure}").output
     return files

@@ -42,8 +42,13 @@ for figure in TOY_FIGURES:
         name:
             f"plot_{figure}"
         input:
+            # the files the figure reads (not config.json) of every model kind
             expand(
-                rules.train_toy_synthetic.output,
+                [
+                    rules.train_toy_synthetic.output.weights,
+                    rules.train_toy_synthetic.output.measurements,
+                    rules.train_toy_synthetic.output.metrics,
+                ],
                 model=TOY_SYNTHETIC["models"],
             ),
         output:
@@ -102,9 +107,13 @@ rule plot_tms_phase_diagram:
 rule plot_percolation_superposition:
     input:
         expand(
-            rules.train_toy_percolation.output,
+            [
+                rules.train_toy_percolation.output.weights,
+                rules.train_toy_percolation.output.measurements,
+                rules.train_toy_percolation.output.metrics,
+            ],
             model=TOY_PERCOLATION["models"],
-            **TOY_DATASET._asdict(),
+            **_columns([TOY_DATASET]),
         ),
     output:
         png=report(
@@ -127,4 +136,80 @@ rule plot_percolation_superposition:
         "../envs/percolation-tms.yaml"
     shell:
         "python -m percolation_tms plot percolation_superposition --inputs {input}"
+        " --out {output.png} > {log} 2>&1"
+
+
+for figure in SAE_FIGURES:
+
+    rule:
+        name:
+            f"plot_{figure}"
+        input:
+            # the sweep of every SAE kind on the dataset (one folder each)
+            expand(
+                [
+                    rules.train_sae.output.metrics,
+                    rules.train_sae.output.recovery_by_depth,
+                    rules.train_sae.output.recovery_by_frequency,
+                ],
+                kind=SAE_PERCOLATION["kinds"],
+                **_columns([SAE_DATASET]),
+            ),
+        output:
+            png=report(
+                f"results/figures/sae/{figure}.png",
+                caption=f"../report/{figure}.rst",
+                category="Sparse autoencoders",
+                subcategory="Percolation dataset",
+                labels={"figure": figure},
+            ),
+            pdf=f"results/figures/sae/{figure}.pdf",
+        params:
+            figure=figure,
+        log:
+            f"results/logs/plot_{figure}/{figure}.log",
+        benchmark:
+            f"results/benchmarks/plot_{figure}/{figure}.tsv"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        conda:
+            "../envs/percolation-tms.yaml"
+        shell:
+            "python -m percolation_tms plot {params.figure} --inputs {input}"
+            " --out {output.png} > {log} 2>&1"
+
+
+rule plot_sae_mmcs:
+    input:
+        expand(
+            [
+                rules.sae_synthetic.output.metrics,
+                rules.sae_synthetic.output.recovery,
+                rules.sae_synthetic.output.config,
+            ],
+            kind=SAE_SYNTHETIC["kinds"],
+        ),
+    output:
+        png=report(
+            "results/figures/sae/sae_mmcs.png",
+            caption="../report/sae_mmcs.rst",
+            category="Sparse autoencoders",
+            subcategory="Known dictionary",
+            labels={"figure": "sae_mmcs"},
+        ),
+        pdf="results/figures/sae/sae_mmcs.pdf",
+    log:
+        "results/logs/plot_sae_mmcs/sae_mmcs.log",
+    benchmark:
+        "results/benchmarks/plot_sae_mmcs/sae_mmcs.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/percolation-tms.yaml"
+    shell:
+        "python -m percolation_tms plot sae_mmcs --inputs {input}"
         " --out {output.png} > {log} 2>&1"

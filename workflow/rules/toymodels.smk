@@ -27,7 +27,7 @@ rule train_toy_synthetic:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=60,
+        runtime=lambda wildcards, attempt: 60 * attempt,
     conda:
         "../envs/percolation-tms.yaml"
     shell:
@@ -48,7 +48,9 @@ rule train_toy_percolation:
         metrics="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/metrics.csv",
         config="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/config.json",
     params:
-        n_features=TOY_PERCOLATION["n_features"],
+        k=TOY_PERCOLATION["n_features"],
+        feature_selection=TOY_PERCOLATION["feature_selection"],
+        feature_values=TOY_PERCOLATION["feature_values"],
         n_hidden=TOY_PERCOLATION["n_hidden"],
         importance=TOY_PERCOLATION["importance"],
         seeds=comma_list(TOY_PERCOLATION["seeds"]),
@@ -63,15 +65,17 @@ rule train_toy_percolation:
         "results/benchmarks/train_toy_percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}.tsv"
     threads: 1
     resources:
+        # the feature matrix (12 bytes per stored value, about 10 per point) and its rows
         mem_mb=mem_mb(lambda n, d: 1000 * n),
-        runtime=60,
+        runtime=lambda wildcards, attempt: 60 * attempt,
     conda:
         "../envs/percolation-tms.yaml"
     shell:
         "NUMBA_NUM_THREADS={threads} python -m percolation_tms train-toy --model {wildcards.model}"
-        " --percolation-features {input.features} --k {params.n_features}"
-        " --n-features {params.n_features} --n-hidden {params.n_hidden}"
-        " --importance {params.importance}"
+        " --percolation-features {input.features} --k {params.k}"
+        " --feature-selection {params.feature_selection}"
+        " --feature-values {params.feature_values}"
+        " --n-hidden {params.n_hidden} --importance {params.importance}"
         " --steps {params.steps} --batch-size {params.batch_size} --lr {params.lr}"
         " --weight-decay {params.weight_decay} --seeds {params.seeds}"
         " --out {params.outdir} > {log} 2>&1"
@@ -81,6 +85,10 @@ rule phase_diagram:
     output:
         phase_diagram="results/toymodels/phase_diagram/phase_diagram.npz",
     params:
+        grid_size=TOY_PHASE_DIAGRAM["grid_size"],
+        steps=TOY_PHASE_DIAGRAM["steps"],
+        batch_size=TOY_PHASE_DIAGRAM["batch_size"],
+        seed=TOY_PHASE_DIAGRAM["seed"],
         outdir=lambda wildcards, output: os.path.dirname(output.phase_diagram),
     log:
         "results/logs/phase_diagram/phase_diagram.log",
@@ -89,8 +97,11 @@ rule phase_diagram:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=30,
+        runtime=lambda wildcards, attempt: 30 * attempt,
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "NUMBA_NUM_THREADS={threads} python -m percolation_tms phase-diagram --out {params.outdir} > {log} 2>&1"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms phase-diagram"
+        " --grid-size {params.grid_size} --steps {params.steps}"
+        " --batch-size {params.batch_size} --seed {params.seed}"
+        " --out {params.outdir} > {log} 2>&1"
