@@ -107,3 +107,15 @@ def test_shard_commands(tmp_path, capsys):
     assert main(["-q", "plan-shards", "--mode", "distribution", "--size", "30", "--dim", "4",
                  "--seed", "2", "--shards", "0", "--outdir", str(out)]) == 2
     assert "shards must be >= 1" in capsys.readouterr().err
+
+
+def test_export_command_takes_a_manifest(tmp_path, capsys):
+    path, _ = make_shards(tmp_path / "s", 2, size=1500)
+    assert main(["-q", "export", "--manifest", str(path), "--outdir", str(tmp_path / "ds")]) == 0
+    merged = np.load(tmp_path / "ds" / "percolation_dataset_size1500_dim8_seed11.npz")
+    np.testing.assert_array_equal(merged["X"], generate("distribution", 1500, 8, 11).X)
+    assert main(["-q", "export", "--manifest", str(path), "--graph", "g.npz",
+                 "--outdir", str(tmp_path / "x")]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["-q", "export", "--graph", "g.npz", "--outdir", str(tmp_path / "x")]) == 2
+    assert "needs --graph, --embedding and --values" in capsys.readouterr().err

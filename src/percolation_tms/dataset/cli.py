@@ -55,10 +55,16 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="VALUES.npz")
     p.set_defaults(func=_label)
 
-    p = subparsers.add_parser("export", help="stage 4: features + the dataset files")
-    p.add_argument("--graph", required=True, metavar="GRAPH.npz")
-    p.add_argument("--embedding", required=True, metavar="X.npy")
-    p.add_argument("--values", required=True, metavar="VALUES.npz")
+    p = subparsers.add_parser(
+        "export", help="stage 4: features + the dataset files",
+        description="Write the dataset files (spec section 7 + graph) from the stage outputs "
+                    "(--graph, --embedding, --values) or from the shards of a dataset "
+                    "(--manifest, after plan-shards and generate-shard).")
+    p.add_argument("--graph", metavar="GRAPH.npz")
+    p.add_argument("--embedding", metavar="X.npy")
+    p.add_argument("--values", metavar="VALUES.npz")
+    p.add_argument("--manifest", metavar="manifest.json",
+                   help="a sharded dataset's manifest (instead of the three stage outputs)")
     _export_arguments(p, dtype=False)
     p.set_defaults(func=_export)
 
@@ -159,6 +165,16 @@ def _export(args) -> None:
     from percolation_tms.labels import load_values
     from percolation_tms.percolation import load_graph
 
+    stage_outputs = (args.graph, args.embedding, args.values)
+    if args.manifest is not None:
+        if any(stage_outputs):
+            raise ValueError("give either --manifest or --graph/--embedding/--values, not both")
+        from percolation_tms.shards import export_shards
+
+        export_shards(args.manifest, args.outdir, args.n_features, args.binary, args.compress)
+        return
+    if not all(stage_outputs):
+        raise ValueError("export needs --graph, --embedding and --values (or --manifest)")
     graph = load_graph(args.graph)
     values = load_values(args.values, graph)
     try:
