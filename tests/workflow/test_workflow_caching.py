@@ -11,6 +11,12 @@ import yaml
 from conftest import planned_jobs, planned_rules
 
 PERCOLATION_RULES = {"generate_graph", "embed", "label", "export", "describe", "aggregate"}
+# the figures of the synthetic toy-model sweep
+TOY_PLOTS = {"plot_tms_wtw", "plot_tms_weights", "plot_tms_represented",
+             "plot_tms_feature_dimensionality", "plot_tms_loss"}
+# the figures of one dataset setting (mode, size, dim)
+SETTING_PLOTS = {"plot_cluster_sizes", "plot_degrees", "plot_hierarchy", "plot_embedding",
+                 "plot_feature_frequency", "plot_baselines"}
 
 
 def changed(workdir, name, override) -> str:
@@ -30,10 +36,7 @@ def test_changing_the_sparsities_reruns_only_toy_training_and_what_follows(tiny_
     extra = changed(tiny_run, "sparsities",
                     {"toy_models": {"synthetic": {"sparsities": [0, 0.5, 0.99]}}})
     rules = planned_rules(tiny_run, "--configfile", extra)
-    assert rules["train_toy_synthetic"] == len(models)
-    assert not PERCOLATION_RULES & rules.keys()
-    assert "train_toy_percolation" not in rules and "phase_diagram" not in rules
-    assert all(rule == "train_toy_synthetic" or rule.startswith("plot_") for rule in rules)
+    assert rules == {"train_toy_synthetic": len(models)} | {plot: 1 for plot in TOY_PLOTS}
 
 
 def test_changing_the_dim_reruns_embedding_and_what_follows_not_the_graphs(tiny_run):
@@ -43,11 +46,10 @@ def test_changing_the_dim_reruns_embedding_and_what_follows_not_the_graphs(tiny_
         group["dims"] = [8]
     n_datasets = sum(len(g["sizes"]) * len(g["seeds"]) for g in groups)
     extra = changed(tiny_run, "dims", {"percolation": {"datasets": groups}})
+    n_settings = sum(len(g["sizes"]) for g in groups)
     rules = planned_rules(tiny_run, "--configfile", extra)
-    assert "generate_graph" not in rules and "label" not in rules
-    assert rules["embed"] == rules["export"] == rules["describe"] == n_datasets
-    assert rules["aggregate"] == 1
-    assert not {"train_toy_synthetic", "train_toy_percolation", "phase_diagram"} & rules.keys()
+    assert rules == ({"embed": n_datasets, "export": n_datasets, "describe": n_datasets,
+                      "aggregate": 1} | {plot: n_settings for plot in SETTING_PLOTS})
 
 
 def test_adding_a_seed_runs_only_that_seeds_jobs(tiny_run):
@@ -60,13 +62,15 @@ def test_adding_a_seed_runs_only_that_seeds_jobs(tiny_run):
     per_dataset = [(rule, w) for rule, w in jobs if "seed" in w]
     assert {rule for rule, _ in per_dataset} == {
         "generate_graph", "embed", "label", "export", "describe"}
-    assert len(per_dataset) == 5 * len(groups[0]["sizes"]) * len(groups[0]["dims"])
+    sizes, dims = len(groups[0]["sizes"]), len(groups[0]["dims"])
+    assert len(per_dataset) == sizes * (2 + 3 * dims)  # graph and labels are per size only
     assert all(w["seed"] == str(new_seed) and w["mode"] == groups[0]["mode"]
                for _, w in per_dataset)
-    # what combines the seeds is redone; nothing else
-    others = {rule for rule, w in jobs if "seed" not in w}
-    assert "aggregate" in others
-    assert all(rule == "aggregate" or rule.startswith("plot_") for rule in others)
+    # what combines the seeds is redone: the table and that setting's figures; nothing else
+    others = [(rule, w) for rule, w in jobs if "seed" not in w]
+    assert sorted(rule for rule, _ in others) == sorted(
+        ["aggregate", *sorted(SETTING_PLOTS) * (sizes * dims)])
+    assert all(w["mode"] == groups[0]["mode"] for rule, w in others if rule != "aggregate")
 
 
 def test_adding_a_model_seed_reruns_only_the_toy_training(tiny_run):
@@ -75,5 +79,5 @@ def test_adding_a_model_seed_reruns_only_the_toy_training(tiny_run):
     extra = changed(tiny_run, "model_seed",
                     {"toy_models": {"synthetic": {"seeds": seeds + [max(seeds) + 1]}}})
     rules = planned_rules(tiny_run, "--configfile", extra)
-    assert rules["train_toy_synthetic"] == len(config["toy_models"]["synthetic"]["models"])
-    assert all(rule == "train_toy_synthetic" or rule.startswith("plot_") for rule in rules)
+    models = config["toy_models"]["synthetic"]["models"]
+    assert rules == {"train_toy_synthetic": len(models)} | {plot: 1 for plot in TOY_PLOTS}
