@@ -9,7 +9,8 @@ must be identical byte for byte, but for wall-clock timings: a CSV column or an 
 compared array by array, each array's stored bytes). Figures are not compared: PNG and PDF files
 embed creation times and renderer details, and they are drawn from the data files compared.
 
-Needs root (the cluster's daemons, apt-get). Skipped only when SLURM cannot be installed.
+Needs root (the cluster's daemons, apt-get); skipped only when not root or when apt-get cannot
+install SLURM.
 """
 
 from __future__ import annotations
