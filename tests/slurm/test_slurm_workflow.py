@@ -4,9 +4,9 @@ same bytes as those of a local run.
 The tiny test config (.test/config.yaml) runs twice, each time in its own copy of the workflow:
 once locally (``snakemake --cores 2``) and once through the slurm profile on the single-node
 cluster of ``slurm_cluster.py``. The data files of the two runs (.npz, .npy, .csv under results/)
-must be identical byte for byte, but for wall-clock timings: a CSV column or an .npz array with
-"seconds" in its name measures the machine, not the result, and is left out (.npz files are
-compared array by array, each array's stored bytes). Figures are not compared: PNG and PDF files
+must be identical byte for byte (.npz files array by array, each array's stored bytes, since the
+zip entries carry their write time; wall-clock timings live in .json/.tsv files, not compared).
+Figures are not compared: PNG and PDF files
 embed creation times and renderer details, and they are drawn from the data files compared.
 
 Needs root (the cluster's daemons, apt-get); skipped only when not root or when apt-get cannot
@@ -15,7 +15,6 @@ install SLURM.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
@@ -108,18 +107,12 @@ def files_under_results(workdir: Path) -> list[str]:
     return sorted(str(path.relative_to(results)) for path in results.rglob("*") if path.is_file())
 
 
-def content_without_timings(path: Path) -> object:
-    """The file's bytes; for a CSV its cells and for an .npz the bytes of each array (an .npy
-    inside the zip archive), leaving out the columns and arrays named for seconds."""
-    if path.suffix == ".csv":
-        with path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-        kept = [i for i, name in enumerate(rows[0] if rows else []) if "seconds" not in name]
-        return [[row[i] for i in kept] for row in rows]
+def file_content(path: Path) -> object:
+    """The file's bytes; for an .npz the bytes of each array (an .npy inside the zip archive),
+    since the archive's own entries carry the time they were written."""
     if path.suffix == ".npz":
         with zipfile.ZipFile(path) as archive:
-            return {name: archive.read(name) for name in archive.namelist()
-                    if "seconds" not in name}
+            return {name: archive.read(name) for name in archive.namelist()}
     return path.read_bytes()
 
 
@@ -169,6 +162,6 @@ def test_workflow_on_slurm_runs_every_job_as_a_slurm_job_with_local_results(clus
     data = [name for name in files_under_results(local) if Path(name).suffix in DATA_SUFFIXES]
     assert data, "the local run wrote no data files under results/"
     differing = [name for name in data
-                 if content_without_timings(on_slurm / "results" / name)
-                 != content_without_timings(local / "results" / name)]
+                 if file_content(on_slurm / "results" / name)
+                 != file_content(local / "results" / name)]
     assert not differing, f"data files that differ between the local and the SLURM run: {differing}"

@@ -23,11 +23,15 @@ RECOVERY = "recovery.csv"
 RECOVERY_BY_DEPTH = "recovery_by_depth.csv"
 RECOVERY_BY_FREQUENCY = "recovery_by_frequency.csv"
 DICTIONARY = "dictionary.npz"  # sae-synthetic only: the known directions
+TIMINGS = "timings.json"  # wall-clock seconds: kept apart so the result files are reproducible
 
 
 def write_sweep(outdir: str | os.PathLike, sweep: SweepResult, info: dict) -> list[Path]:
     """Write weights, config (the sweep's configs plus ``info``: data and scoring settings),
-    metrics and, when features were scored, the recovery tables.  Returns the paths."""
+    metrics, timings and, when features were scored, the recovery tables.  Returns the paths.
+
+    Every file but ``timings.json`` is a pure function of the data, the configs and the seeds,
+    so reruns write identical bytes."""
     outdir = Path(outdir)
     arrays = {"sweep_size": np.int64(len(sweep.results))}
     for point, result in enumerate(sweep.results):
@@ -36,11 +40,13 @@ def write_sweep(outdir: str | os.PathLike, sweep: SweepResult, info: dict) -> li
         arrays[f"epoch_loss_{point}"] = result.epoch_loss
         arrays[f"epoch_mse_{point}"] = result.epoch_mse
         arrays[f"epoch_l0_{point}"] = result.epoch_l0
-        arrays[f"epoch_seconds_{point}"] = result.epoch_seconds
-    written = [outdir / WEIGHTS, outdir / CONFIG, outdir / METRICS]
+    written = [outdir / WEIGHTS, outdir / CONFIG, outdir / METRICS, outdir / TIMINGS]
     io.save_arrays(written[0], **arrays)
     io.write_json(written[1], {"sweep": [config.to_dict() for config in sweep.configs], **info})
     io.write_csv(written[2], sweep.metrics)
+    io.write_json(written[3], {"train_seconds": [r.seconds for r in sweep.results],
+                               "epoch_seconds": [r.epoch_seconds.tolist()
+                                                 for r in sweep.results]})
     for name, table in ((RECOVERY, sweep.recovery), (RECOVERY_BY_DEPTH, sweep.by_depth),
                         (RECOVERY_BY_FREQUENCY, sweep.by_frequency)):
         if table is not None:

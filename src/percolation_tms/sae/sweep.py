@@ -60,8 +60,7 @@ def run_sweep(X: np.ndarray, configs: list[SAEConfig], features: FeatureSet | No
                    lr=config.lr, standardize=config.standardize,
                    final_loss=float(result.epoch_loss[-1]),
                    mse=float(encoding.sq_err.mean()), fvu=encoding.fvu,
-                   mean_l0=encoding.mean_l0, dead_fraction=1.0 - active_latents / sae.n_latents,
-                   train_seconds=result.seconds)
+                   mean_l0=encoding.mean_l0, dead_fraction=1.0 - active_latents / sae.n_latents)
         per_feature = {}
         if features is not None:
             match = score_features(encoding.activations, features)
