@@ -42,9 +42,10 @@ TOY_DATASET = Dataset(**TOY_PERCOLATION["dataset"])
 SAE_DATASET = Dataset(**SAE_PERCOLATION["dataset"])
 
 
-def dataset_paths(pattern, datasets):
-    """``pattern`` (with {mode}, {size}, {dim}, {seed}) filled in for each dataset."""
-    return [pattern.format(**dataset._asdict()) for dataset in datasets]
+def dataset_columns(datasets):
+    """Datasets as one list per field: ``expand(pattern, zip, **dataset_columns(...))`` fills
+    a pattern with {mode}, {size}, {dim}, {seed} for each dataset."""
+    return {field: [getattr(d, field) for d in datasets] for field in Dataset._fields}
 
 
 def comma_list(values):
@@ -72,6 +73,7 @@ def sae_sweep_option(settings):
 
 
 def export_options():
+    """The export options of percolation.n_features, .binary and .compress."""
     options = []
     if PERCOLATION["n_features"] is not None:
         options.append(f"--n-features {PERCOLATION['n_features']}")
@@ -191,29 +193,24 @@ def get_final_output():
     """Everything the workflow produces: the dataset files, the statistics tables, the toy
     models, the sparse autoencoders and every figure."""
     return (
-        expand(rules.export.output, zip, **_columns(DATASETS))
-        + expand(rules.describe.output, zip, **_columns(DATASETS))
+        expand(rules.export.output, zip, **dataset_columns(DATASETS))
+        + expand(rules.describe.output, zip, **dataset_columns(DATASETS))
         + rules.aggregate.output
         + expand(rules.train_toy_synthetic.output, model=TOY_SYNTHETIC["models"])
         + expand(
             rules.train_toy_percolation.output,
             model=TOY_PERCOLATION["models"],
-            **_columns([TOY_DATASET]),
+            **dataset_columns([TOY_DATASET]),
         )
         + rules.phase_diagram.output
         + expand(
             rules.train_sae.output,
             kind=SAE_PERCOLATION["kinds"],
-            **_columns([SAE_DATASET]),
+            **dataset_columns([SAE_DATASET]),
         )
         + expand(rules.sae_synthetic.output, kind=SAE_SYNTHETIC["kinds"])
         + figure_files()
     )
-
-
-def _columns(datasets):
-    """Datasets as one list per field, for expand(..., zip, ...)."""
-    return {field: [getattr(d, field) for d in datasets] for field in Dataset._fields}
 
 
 def figure_files():

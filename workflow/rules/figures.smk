@@ -113,7 +113,7 @@ rule plot_percolation_superposition:
                 rules.train_toy_percolation.output.metrics,
             ],
             model=TOY_PERCOLATION["models"],
-            **_columns([TOY_DATASET]),
+            **dataset_columns([TOY_DATASET]),
         ),
     output:
         png=report(
@@ -153,7 +153,7 @@ for figure in SAE_FIGURES:
                     rules.train_sae.output.recovery_by_frequency,
                 ],
                 kind=SAE_PERCOLATION["kinds"],
-                **_columns([SAE_DATASET]),
+                **dataset_columns([SAE_DATASET]),
             ),
         output:
             png=report(

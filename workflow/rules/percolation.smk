@@ -19,7 +19,8 @@ rule generate_graph:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "NUMBA_NUM_THREADS={threads} python -m percolation_tms generate-graph --mode {wildcards.mode} {params.create_prob}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms generate-graph"
+        " --mode {wildcards.mode} {params.create_prob}"
         " --size {wildcards.size} --seed {wildcards.seed} --out {output.graph} > {log} 2>&1"
 
 
@@ -42,7 +43,8 @@ rule embed:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "NUMBA_NUM_THREADS={threads} python -m percolation_tms embed --graph {input.graph} --dim {wildcards.dim}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms embed"
+        " --graph {input.graph} --dim {wildcards.dim}"
         " --dtype {params.dtype} --out {output.x} > {log} 2>&1"
 
 
@@ -63,7 +65,8 @@ rule label:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "NUMBA_NUM_THREADS={threads} python -m percolation_tms label --graph {input.graph} --out {output.values} > {log} 2>&1"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms label"
+        " --graph {input.graph} --out {output.values} > {log} 2>&1"
 
 
 rule export:
@@ -91,7 +94,8 @@ rule export:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "NUMBA_NUM_THREADS={threads} python -m percolation_tms export --graph {input.graph} --embedding {input.x}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms export"
+        " --graph {input.graph} --embedding {input.x}"
         " --values {input.values} {params.options} --outdir {params.outdir} > {log} 2>&1"
 
 
@@ -128,7 +132,9 @@ rule describe:
 
 rule aggregate:
     input:
-        summaries=dataset_paths(rules.describe.output.summary, DATASETS),
+        summaries=expand(
+            rules.describe.output.summary, zip, **dataset_columns(DATASETS)
+        ),
     output:
         summary=report(
             "results/statistics/summary.csv",
@@ -153,5 +159,6 @@ rule aggregate:
     conda:
         "../envs/percolation-tms.yaml"
     shell:
-        "NUMBA_NUM_THREADS={threads} python -m percolation_tms aggregate --summaries {input.summaries}"
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms aggregate"
+        " --summaries {input.summaries}"
         " --out {output.summary} --out-by-setting {output.by_setting} > {log} 2>&1"
