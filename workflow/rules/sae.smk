@@ -16,6 +16,7 @@ rule train_sae:
         recovery="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/recovery.csv",
         recovery_by_depth="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/recovery_by_depth.csv",
         recovery_by_frequency="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/recovery_by_frequency.csv",
+        timings="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/timings.json",
     params:
         sweep=sae_sweep_option(SAE_PERCOLATION),
         dict_ratios=comma_list(SAE_PERCOLATION["dict_ratios"]),
@@ -62,6 +63,7 @@ rule sae_synthetic:
         recovery_by_depth="results/sae/synthetic/{kind}/recovery_by_depth.csv",
         recovery_by_frequency="results/sae/synthetic/{kind}/recovery_by_frequency.csv",
         dictionary="results/sae/synthetic/{kind}/dictionary.npz",
+        timings="results/sae/synthetic/{kind}/timings.json",
     params:
         n_samples=SAE_SYNTHETIC["n_samples"],
         dim=SAE_SYNTHETIC["dim"],
