@@ -94,7 +94,8 @@ PERCOLATION_FIGURES = [
     "feature_frequency",
     "baselines",
 ]
-# One figure over every model kind of the synthetic sweep.
+# One figure over every model kind of the synthetic sweep (the others drawn once per run are
+# listed in figures.smk).
 TOY_FIGURES = [
     "tms_wtw",
     "tms_weights",
@@ -225,8 +226,6 @@ def figure_files():
             size=[s[1] for s in settings],
             dim=[s[2] for s in settings],
         )
-    others = TOY_FIGURES + SAE_FIGURES
-    others += ["tms_phase_diagram", "percolation_superposition", "sae_mmcs"]
-    for figure in others:
+    for figure in RUN_FIGURES:
         files += getattr(rules, f"plot_{figure}").output
     return files
