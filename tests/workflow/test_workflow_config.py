@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import copy_workflow, snakemake
+from conftest import REPO, copy_workflow, snakemake
 
 ONE_GROUP = {"mode": "distribution", "sizes": [100], "dims": [4], "seeds": [0]}
 
@@ -49,3 +49,39 @@ def test_schema_fills_defaults_of_left_out_keys(tmp_path):
     result = snakemake(workdir, "--dry-run", "--printshellcmds")
     assert "--model tied" in result.stdout and "--model untied" in result.stdout
     assert "--steps 10000" in result.stdout
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    """``node`` with the definition it refers to ($ref) merged under its own keys."""
+    if "$ref" not in node:
+        return node
+    target = schema
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    return {**_resolve(schema, target), **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def _objects_and_keys(schema: dict, node: dict, path: str = "config"):
+    """Every object schema and every key (path, its schema, whether it is required) below."""
+    node = _resolve(schema, node)
+    if node.get("type") == "object":
+        yield path, node, None
+        for key, child in node.get("properties", {}).items():
+            yield f"{path}.{key}", _resolve(schema, child), key in node.get("required", [])
+            yield from _objects_and_keys(schema, child, f"{path}.{key}")
+    if "items" in node:
+        yield from _objects_and_keys(schema, node["items"], f"{path}[]")
+
+
+def test_schema_types_describes_and_defaults_every_key():
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    keys = 0
+    for path, node, required in _objects_and_keys(schema, schema):
+        if required is None:  # an object: no key outside its properties
+            assert node.get("additionalProperties") is False, path
+            continue
+        keys += 1
+        assert {"type", "anyOf", "enum", "const"} & node.keys(), f"{path} has no type"
+        assert node.get("description"), f"{path} has no description"
+        assert required or "default" in node, f"{path} has no default"
+    assert keys > 50
