@@ -88,7 +88,7 @@ rule phase_diagram:
         grid_size=TOY_PHASE_DIAGRAM["grid_size"],
         steps=TOY_PHASE_DIAGRAM["steps"],
         batch_size=TOY_PHASE_DIAGRAM["batch_size"],
-        seed=TOY_PHASE_DIAGRAM["seed"],
+        seeds=comma_list(TOY_PHASE_DIAGRAM["seeds"]),
         outdir=lambda wildcards, output: os.path.dirname(output.phase_diagram),
     log:
         "results/logs/phase_diagram/phase_diagram.log",
@@ -103,5 +103,5 @@ rule phase_diagram:
     shell:
         "NUMBA_NUM_THREADS={threads} python -m percolation_tms phase-diagram"
         " --grid-size {params.grid_size} --steps {params.steps}"
-        " --batch-size {params.batch_size} --seed {params.seed}"
+        " --batch-size {params.batch_size} --seeds {params.seeds}"
         " --out {params.outdir} > {log} 2>&1"
