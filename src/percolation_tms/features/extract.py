@@ -8,7 +8,7 @@ import numpy as np
 from scipy import sparse
 
 from percolation_tms.features import _kernels
-from percolation_tms.percolation.graph import Graph, check_count
+from percolation_tms.percolation.graph import Graph, _n_stripes, check_count
 
 
 @dataclass(frozen=True)
@@ -61,18 +61,25 @@ def ground_truth_features(graph: Graph, latent_value: np.ndarray | None = None,
                              f"got {latent_value.shape}")
     else:
         latent_value = np.zeros(1, dtype=np.float64)
+    children = graph.children()
+    stripes = _n_stripes(None)
+    empty_i = np.zeros(0, dtype=np.int64)
     if k == graph.n_latents:
         counts = graph.depth[:n]  # every ancestor is kept
     else:
         counts = np.empty(n, dtype=np.int64)
-        _kernels.count_kept_ancestors(graph.latent_parent, n, k, counts)
+        _kernels.walk_clusters(graph.cluster_sizes, graph.point_offsets, graph.latent_offsets,
+                               children, k, empty_i, latent_value, binary, True, stripes,
+                               counts, empty_i, np.zeros(0))
     nnz = int(counts.sum())
     index_dtype = np.int32 if max(nnz, k) < 2**31 else np.int64
     indptr = np.zeros(n + 1, dtype=index_dtype)
     np.cumsum(counts, out=indptr[1:])
     indices = np.empty(nnz, dtype=index_dtype)
     data = np.empty(nnz, dtype=np.float64)
-    _kernels.fill_rows(graph.latent_parent, n, k, indptr, latent_value, binary, indices, data)
+    _kernels.walk_clusters(graph.cluster_sizes, graph.point_offsets, graph.latent_offsets,
+                           children, k, indptr, latent_value, binary, False, stripes,
+                           empty_i, indices, data)
     matrix = sparse.csr_matrix((data, indices, indptr), shape=(n, k), copy=False)
     matrix.has_sorted_indices = True
     return matrix
