@@ -38,6 +38,15 @@ DATASETS = sorted(
     }
 )
 
+# Shards of every dataset (1: built whole by the stage jobs; K > 1: built as K shard jobs).
+SHARDS = {
+    Dataset(group["mode"], size, dim, seed): group.get("shards", 1)
+    for group in PERCOLATION["datasets"]
+    for size in group["sizes"]
+    for dim in group["dims"]
+    for seed in group["seeds"]
+}
+
 TOY_DATASET = Dataset(**TOY_PERCOLATION["dataset"])
 SAE_DATASET = Dataset(**SAE_PERCOLATION["dataset"])
 
@@ -82,6 +91,51 @@ def export_options():
     if PERCOLATION["compress"]:
         options.append("--compress")
     return " ".join(options)
+
+
+# ------------------------------------------------------------------------------ shards
+def dataset_of(wildcards):
+    return Dataset(wildcards.mode, int(wildcards.size), int(wildcards.dim), int(wildcards.seed))
+
+
+def n_shards(wildcards):
+    """Shards of the dataset named by the wildcards (1 for a dataset not in the config)."""
+    return SHARDS.get(dataset_of(wildcards), 1)
+
+
+def export_input(wildcards):
+    """What export merges: the stage outputs of an unsharded dataset, or the manifest and every
+    shard of a sharded one."""
+    if n_shards(wildcards) == 1:
+        return {
+            "graph": rules.generate_graph.output.graph.format(**wildcards),
+            "x": rules.embed.output.x.format(**wildcards),
+            "values": rules.label.output.values.format(**wildcards),
+        }
+    return {
+        "manifest": rules.plan_shards.output.manifest.format(**wildcards),
+        "shards": expand(
+            rules.generate_shard.output.shard,
+            shard=[f"{k:05d}" for k in range(n_shards(wildcards))],
+            **wildcards,
+        ),
+    }
+
+
+def export_sources(wildcards, input):
+    """export's source options for the inputs chosen by export_input."""
+    if "manifest" in input.keys():
+        return f"--manifest {input.manifest}"
+    return f"--graph {input.graph} --embedding {input.x} --values {input.values}"
+
+
+def shard_points(wildcards):
+    """Points of the largest shard, for its resources: N/K, but a cluster is never split and
+    the largest cluster has about N^(2/3) points (distribution) or all of them (one_cluster)."""
+    n, k = int(wildcards.size), n_shards(wildcards)
+    if wildcards.mode != "distribution":
+        return n
+    return min(n, 2 * n // k + 10 * int(n ** (2 / 3)))
 
 
 # ------------------------------------------------------------------------------ figures

@@ -71,15 +71,16 @@ rule label:
 
 rule export:
     input:
-        graph=rules.generate_graph.output.graph,
-        x=rules.embed.output.x,
-        values=rules.label.output.values,
+        # the stage outputs, or a sharded dataset's manifest and shards (percolation.smk's
+        # shard rules), by the dataset's shards setting
+        unpack(export_input),
     output:
         main="results/datasets/{mode}/percolation_dataset_size{size}_dim{dim}_seed{seed}.npz",
         features="results/datasets/{mode}/percolation_dataset_size{size}_dim{dim}_seed{seed}_gt_features.npz",
         metadata="results/datasets/{mode}/percolation_dataset_size{size}_dim{dim}_seed{seed}_gt_metadata.npz",
         graph="results/datasets/{mode}/percolation_dataset_size{size}_dim{dim}_seed{seed}_graph.npz",
     params:
+        sources=export_sources,
         options=export_options(),
         outdir=lambda wildcards, output: os.path.dirname(output.main),
     log:
@@ -95,8 +96,7 @@ rule export:
         "../envs/percolation-tms.yaml"
     shell:
         "NUMBA_NUM_THREADS={threads} python -m percolation_tms export"
-        " --graph {input.graph} --embedding {input.x}"
-        " --values {input.values} {params.options} --outdir {params.outdir} > {log} 2>&1"
+        " {params.sources} {params.options} --outdir {params.outdir} > {log} 2>&1"
 
 
 rule describe:
@@ -162,3 +162,61 @@ rule aggregate:
         "NUMBA_NUM_THREADS={threads} python -m percolation_tms aggregate"
         " --summaries {input.summaries}"
         " --out {output.summary} --out-by-setting {output.by_setting} > {log} 2>&1"
+
+
+# A dataset too big for one job: its clusters are planned once, then built as K independent
+# shard jobs (on a cluster, K nodes at once); export merges them into the same files.
+
+
+rule plan_shards:
+    output:
+        manifest="results/shards/{mode}/size{size}_dim{dim}_seed{seed}/manifest.json",
+        plan="results/shards/{mode}/size{size}_dim{dim}_seed{seed}/plan.npz",
+    params:
+        create_prob=create_prob_option,
+        dtype=PERCOLATION["dtype"],
+        shards=n_shards,
+        outdir=lambda wildcards, output: os.path.dirname(output.manifest),
+    log:
+        "results/logs/plan_shards/{mode}/size{size}_dim{dim}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/plan_shards/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        # one int32 per point, three int64 per cluster; about 0.1 us per point
+        mem_mb=mem_mb(lambda n, d: 40 * n),
+        runtime=runtime_min(lambda n, d: 1e-6 * n),
+    conda:
+        "../envs/percolation-tms.yaml"
+    shell:
+        "python -m percolation_tms plan-shards --mode {wildcards.mode} {params.create_prob}"
+        " --size {wildcards.size} --dim {wildcards.dim} --seed {wildcards.seed}"
+        " --dtype {params.dtype} --shards {params.shards} --outdir {params.outdir}"
+        " > {log} 2>&1"
+
+
+rule generate_shard:
+    input:
+        manifest=rules.plan_shards.output.manifest,
+    output:
+        shard="results/shards/{mode}/size{size}_dim{dim}_seed{seed}/shard{shard}.npz",
+    wildcard_constraints:
+        shard=r"[0-9]{5}",
+    params:
+        index=lambda wildcards: int(wildcards.shard),
+    log:
+        "results/logs/generate_shard/{mode}/size{size}_dim{dim}_seed{seed}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/generate_shard/{mode}/size{size}_dim{dim}_seed{seed}/shard{shard}.tsv"
+    threads: dataset_threads
+    resources:
+        # as embed + label + export, for the points of the largest shard
+        mem_mb=mem_mb(lambda n, d: 2 * n * d * X_ITEMSIZE + 1400 * n,
+                      lambda wildcards: (shard_points(wildcards), int(wildcards.dim))),
+        runtime=runtime_min(lambda n, d: 1e-6 * n * d,
+                            lambda wildcards: (shard_points(wildcards), int(wildcards.dim))),
+    conda:
+        "../envs/percolation-tms.yaml"
+    shell:
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms generate-shard"
+        " --manifest {input.manifest} --shard {params.index} > {log} 2>&1"
