@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -49,16 +50,41 @@ def _umask() -> int:
 
 
 def save_arrays(path: str | os.PathLike, compress: bool = False, **arrays) -> None:
-    """Write arrays to an ``.npz`` atomically (uncompressed by default: fast, loads the same)."""
+    """Write arrays to an ``.npz`` atomically (uncompressed by default: fast, loads the same).
+
+    The archive is what ``np.savez`` writes, but with a fixed timestamp on every entry, so the
+    same arrays always give the same bytes (``np.savez`` stamps each entry with the clock).
+    """
     with atomic_open(path) as handle:
-        (np.savez_compressed if compress else np.savez)(handle, **arrays)
+        _write_npz(handle, arrays, compress)
 
 
 def save_sparse(path: str | os.PathLike, matrix: sparse.spmatrix | sparse.sparray,
                 compress: bool = False) -> None:
-    """Write a sparse matrix with ``scipy.sparse.save_npz`` atomically."""
-    with atomic_open(path) as handle:
-        sparse.save_npz(handle, matrix, compressed=compress)
+    """Write a CSR/CSC matrix atomically in the layout of ``scipy.sparse.save_npz`` (read back
+    by ``scipy.sparse.load_npz``), with the reproducible bytes of :func:`save_arrays`."""
+    if matrix.format not in ("csr", "csc"):
+        raise ValueError(f"save_sparse writes CSR or CSC matrices; got {matrix.format}")
+    arrays = {"indices": matrix.indices, "indptr": matrix.indptr,
+              "format": np.bytes_(matrix.format.encode("ascii")),
+              "shape": np.asarray(matrix.shape), "data": matrix.data}
+    if isinstance(matrix, sparse.sparray):
+        arrays["_is_array"] = np.bool_(True)
+    save_arrays(path, compress, **arrays)
+
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
+
+
+def _write_npz(handle: IO, arrays: dict, compress: bool) -> None:
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(handle, mode="w", compression=compression, allowZip64=True) as archive:
+        for key, value in arrays.items():
+            entry = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
+            entry.compress_type = compression
+            entry.external_attr = 0o644 << 16
+            with archive.open(entry, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
