@@ -118,9 +118,10 @@ rule describe:
         "results/benchmarks/describe/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
     threads: dataset_threads
     resources:
-        # measured: 15 kB per point (the k-NN baselines compare 512 query points at a time
-        # with every point) and 2 us per value of X
-        mem_mb=mem_mb(lambda n, d: 30_000 * n + 2 * n * d * X_ITEMSIZE),
+        # measured at N = 1e6, d = 100: 3.0 GB (float64 copies of X for the baselines, plus
+        # k-NN distance blocks capped at 256 MB), so 6 copies of X in float64 and 1 GB; and
+        # 2 us per value of X
+        mem_mb=mem_mb(lambda n, d: 6 * n * d * 8 + 2**30),
         runtime=runtime_min(lambda n, d: 5e-6 * n * d),
     conda:
         "../envs/percolation-tms.yaml"

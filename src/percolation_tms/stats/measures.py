@@ -109,16 +109,21 @@ def mse_ridge(X_train, y_train, X_test, y_test, alpha: float = 1.0) -> float:
     return float(np.mean((y_test - prediction) ** 2))
 
 
-def nearest_neighbours(X_query, X_ref, k: int, exclude_self: bool = False,
-                       chunk: int = 512) -> np.ndarray:
+#: Distances computed at once by nearest_neighbours (256 MB of float64), whatever the data size.
+_DISTANCE_BLOCK = 2**25
+
+
+def nearest_neighbours(X_query, X_ref, k: int, exclude_self: bool = False) -> np.ndarray:
     """int64 (n_query, k): indices into X_ref of each query's k nearest points (Euclidean),
-    nearest first.  Brute force in float64 blocks (exact; BLAS does the work).  With
-    ``exclude_self`` the queries are X_ref itself and a point is not its own neighbour."""
+    nearest first.  Brute force in float64 blocks of queries (exact; BLAS does the work), each
+    block's distance matrix capped at 2**25 entries so memory stays flat as the data grows.
+    With ``exclude_self`` the queries are X_ref itself and a point is not its own neighbour."""
     X_query = np.asarray(X_query, dtype=np.float64)
     X_ref = np.asarray(X_ref, dtype=np.float64)
     k_eff = k + 1 if exclude_self else k
     if k_eff > X_ref.shape[0]:
         raise ValueError(f"k = {k} neighbours requested from {X_ref.shape[0]} points")
+    chunk = max(1, min(512, _DISTANCE_BLOCK // max(1, X_ref.shape[0])))
     ref_sq = np.einsum("ij,ij->i", X_ref, X_ref)
     out = np.empty((X_query.shape[0], k), dtype=np.int64)
     for start in range(0, X_query.shape[0], chunk):
