@@ -40,10 +40,9 @@ def test_sparse_files_load_with_scipy_as_scipy_writes_them(tmp_path, make):
 
 
 def test_a_failed_write_leaves_nothing(tmp_path):
-    with pytest.raises(RuntimeError):
-        with io.atomic_open(tmp_path / "out.bin") as handle:
-            handle.write(b"partial")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), io.atomic_open(tmp_path / "out.bin") as handle:
+        handle.write(b"partial")
+        raise RuntimeError("killed")
     assert os.listdir(tmp_path) == []
 
 

@@ -12,8 +12,9 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 from scipy import sparse
@@ -152,7 +153,7 @@ class DatasetPaths:
         self.stem = dataset_stem(size, dim, seed) + suffix
 
     @classmethod
-    def from_main_file(cls, path: str | os.PathLike) -> "DatasetPaths":
+    def from_main_file(cls, path: str | os.PathLike) -> DatasetPaths:
         """The paths that belong with a main ``<stem>.npz`` file."""
         path = Path(path)
         if path.suffix != ".npz":
@@ -162,7 +163,7 @@ class DatasetPaths:
         self.stem = path.stem
         return self
 
-    def with_suffix(self, suffix: str, outdir: str | os.PathLike | None = None) -> "DatasetPaths":
+    def with_suffix(self, suffix: str, outdir: str | os.PathLike | None = None) -> DatasetPaths:
         other = DatasetPaths.__new__(DatasetPaths)
         other.outdir = Path(outdir) if outdir is not None else self.outdir
         other.stem = self.stem + suffix

@@ -72,7 +72,7 @@ def test_missing_shard_is_named(tmp_path):
 
 def test_shard_from_another_dataset_is_refused(tmp_path):
     path, manifest = make_shards(tmp_path / "a", 3)
-    other, _ = make_shards(tmp_path / "b", 3, seed=12)
+    make_shards(tmp_path / "b", 3, seed=12)
     shutil.copy(tmp_path / "b" / manifest.shards[2].file, tmp_path / "a" / manifest.shards[2].file)
     with pytest.raises(ValueError, match="does not match the manifest.*seed"):
         export_shards(path, tmp_path / "out")

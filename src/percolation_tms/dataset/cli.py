@@ -17,9 +17,9 @@ def register(subparsers) -> None:
                     "<stem>_graph.npz with <stem> = percolation_dataset_size<N>_dim<D>_seed<S>.",
         epilog="example: percolation-tms generate --mode distribution --size 100000 --dim 100 "
                "--seed 0 --outdir data/")
-    _graph_arguments(p)
+    add_graph_arguments(p)
     p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
-    _seed_arguments(p, embed=True, value=True)
+    add_seed_arguments(p, embed=True, value=True)
     _export_arguments(p, dtype=True)
     p.set_defaults(func=_generate)
 
@@ -37,21 +37,21 @@ def register(subparsers) -> None:
     p.set_defaults(func=_filter)
 
     p = subparsers.add_parser("generate-graph", help="stage 1: clusters, trees, hierarchy")
-    _graph_arguments(p)
+    add_graph_arguments(p)
     p.add_argument("--out", required=True, metavar="GRAPH.npz")
     p.set_defaults(func=_generate_graph)
 
     p = subparsers.add_parser("embed", help="stage 2: embed a graph's points in R^d")
     p.add_argument("--graph", required=True, metavar="GRAPH.npz")
     p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
-    _seed_arguments(p, embed=True)
+    add_seed_arguments(p, embed=True)
     p.add_argument("--dtype", choices=_DTYPES, default="float64")
     p.add_argument("--out", required=True, metavar="X.npy")
     p.set_defaults(func=_embed)
 
     p = subparsers.add_parser("label", help="stage 3: latent values and labels y")
     p.add_argument("--graph", required=True, metavar="GRAPH.npz")
-    _seed_arguments(p, value=True)
+    add_seed_arguments(p, value=True)
     p.add_argument("--out", required=True, metavar="VALUES.npz")
     p.set_defaults(func=_label)
 
@@ -69,7 +69,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=_export)
 
 
-def _graph_arguments(p: argparse.ArgumentParser) -> None:
+def add_graph_arguments(p: argparse.ArgumentParser) -> None:
+    """--mode, --create-prob, --size, --seed, --graph-seed (shared with plan-shards)."""
     p.add_argument("--mode", required=True, choices=_MODES,
                    help="one_cluster (p = 0), distribution (p = 1/3) or custom (--create-prob)")
     p.add_argument("--create-prob", type=float,
@@ -80,7 +81,7 @@ def _graph_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--graph-seed", type=int, help="override the graph seed")
 
 
-def _seed_arguments(p, embed=False, value=False) -> None:
+def add_seed_arguments(p, embed=False, value=False) -> None:
     if embed:
         p.add_argument("--embed-seed", type=int, help="override the embed seed")
     if value:

@@ -60,22 +60,9 @@ def check_seed(name: str, value) -> int:
     return seed
 
 
-@dataclass(frozen=True)
-class ClusterPlan:
-    """Cluster sizes of a dataset, in output order (largest first, ties by creation id).
+class _ClusterOffsets:
+    """Rows and columns of clusters laid out in output order (needs ``cluster_sizes``)."""
 
-    Attributes
-    ----------
-    mode, create_prob, size, graph_seed : the generation settings (size = N points).
-    cluster_ids : int64 array of shape (C,), creation id of each cluster in output order.
-    cluster_sizes : int64 array of shape (C,), non-increasing.
-    """
-
-    mode: str
-    create_prob: float
-    size: int
-    graph_seed: int
-    cluster_ids: np.ndarray
     cluster_sizes: np.ndarray
 
     @property
@@ -91,6 +78,25 @@ class ClusterPlan:
     def latent_offsets(self) -> np.ndarray:
         """int64 (C + 1,): first feature column of each cluster (a cluster has size - 1)."""
         return _offsets(self.cluster_sizes - 1)
+
+
+@dataclass(frozen=True)
+class ClusterPlan(_ClusterOffsets):
+    """Cluster sizes of a dataset, in output order (largest first, ties by creation id).
+
+    Attributes
+    ----------
+    mode, create_prob, size, graph_seed : the generation settings (size = N points).
+    cluster_ids : int64 array of shape (C,), creation id of each cluster in output order.
+    cluster_sizes : int64 array of shape (C,), non-increasing.
+    """
+
+    mode: str
+    create_prob: float
+    size: int
+    graph_seed: int
+    cluster_ids: np.ndarray
+    cluster_sizes: np.ndarray
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -115,7 +121,7 @@ def plan_clusters(mode: str, size: int, graph_seed: int,
 
 
 @dataclass(frozen=True)
-class Graph:
+class Graph(_ClusterOffsets):
     """Trees and latent hierarchy of a contiguous range of clusters of a plan.
 
     For a whole dataset the range is every cluster; a shard holds a sub-range.  Node ids are
@@ -153,18 +159,6 @@ class Graph:
     @property
     def n_latents(self) -> int:
         return int(self.edges.shape[0])
-
-    @property
-    def n_clusters(self) -> int:
-        return int(self.cluster_sizes.shape[0])
-
-    @property
-    def point_offsets(self) -> np.ndarray:
-        return _offsets(self.cluster_sizes)
-
-    @property
-    def latent_offsets(self) -> np.ndarray:
-        return _offsets(self.cluster_sizes - 1)
 
     def point_cluster_id(self) -> np.ndarray:
         """int64 (n_points,): creation id of each point's cluster."""

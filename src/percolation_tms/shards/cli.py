@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from percolation_tms.dataset.cli import add_graph_arguments, add_seed_arguments
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -11,14 +13,9 @@ def register(subparsers) -> None:
                     "(any order, any machine) and merge-shards to write the standard files.",
         epilog="example: percolation-tms plan-shards --mode distribution --size 100000000 "
                "--dim 100 --seed 0 --dtype float32 --shards 20 --outdir big/")
-    p.add_argument("--mode", required=True, choices=("one_cluster", "distribution", "custom"))
-    p.add_argument("--create-prob", type=float, help="custom mode only")
-    p.add_argument("--size", type=int, required=True)
-    p.add_argument("--dim", type=int, required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--graph-seed", type=int)
-    p.add_argument("--embed-seed", type=int)
-    p.add_argument("--value-seed", type=int)
+    add_graph_arguments(p)
+    p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
+    add_seed_arguments(p, embed=True, value=True)
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--shards", type=int, required=True, help="number of shards K >= 1")
     p.add_argument("--outdir", required=True)

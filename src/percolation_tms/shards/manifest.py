@@ -78,7 +78,7 @@ class Manifest:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Manifest":
+    def from_dict(cls, d: dict) -> Manifest:
         d = dict(d)
         d["shards"] = tuple(ShardRange(**s) for s in d["shards"])
         return cls(**d)

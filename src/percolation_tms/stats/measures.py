@@ -89,7 +89,7 @@ def train_test_split(n: int, test_fraction: float = TEST_FRACTION, seed: int = S
                      ) -> tuple[np.ndarray, np.ndarray]:
     """(train rows, test rows): a seeded random 10% held out."""
     order = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, int(math.ceil(test_fraction * n)))
+    n_test = max(1, math.ceil(test_fraction * n))
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
