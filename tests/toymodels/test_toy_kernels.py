@@ -27,11 +27,13 @@ def random_problem(model, n, m, batch, density, seed):
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("density", [1.0, 0.5, 0.15])
-def test_loss_and_gradient_match_numpy(model, density):
+@pytest.mark.parametrize("csr", [False, True])
+def test_loss_and_gradient_match_numpy(model, density, csr):
     # 13 samples: three full blocks of four on the hidden path plus a padded one; at low
-    # density most samples take the M path (k < m).
+    # density most samples take the M path (k < m).  The batch as dense rows (dense and
+    # Bernoulli samplers) or as CSR rows (skip and rows samplers).
     W, W_dec, b, importance, X = random_problem(model, 12, 4, 13, density, seed=1)
-    loss, dW, dW_dec, db = batch_loss_and_gradient(model, W, b, importance, X, W_dec)
+    loss, dW, dW_dec, db = batch_loss_and_gradient(model, W, b, importance, X, W_dec, csr=csr)
     want = ref.loss_and_gradient(model, W, b, importance, X, W_dec)
     np.testing.assert_allclose(loss, want[0], rtol=1e-12)
     np.testing.assert_allclose(dW, want[1], rtol=1e-10, atol=1e-14)
@@ -45,15 +47,17 @@ def test_hidden_and_m_path_agree(model):
     W, W_dec, b, importance, X = random_problem(model, 10, 6, 21, 0.3, seed=2)
     DT = W if W_dec is None else np.ascontiguousarray(W_dec.T)
     symmetric = model != "untied"
+    counts = (X != 0).sum(axis=1)
     indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum((X != 0).sum(axis=1))
+    indptr[1:] = np.cumsum(counts)
     rows, cols = np.nonzero(X)
     results = []
     for use_m_path in (False, True):
         gW, gDT, gb, A, MT = (np.zeros((6, 10)), np.zeros((6, 10)), np.zeros(10),
                               np.zeros((10, 10)), np.empty((10, 10)))
         _kernels.form_mt(W, DT, MT)
-        loss = _kernels.chunk_loss_grad(CODE[model], W, DT, MT, b, importance, 0.1, indptr,
+        loss = _kernels.chunk_loss_grad(CODE[model], W, DT, MT, b, importance, 0.1, False,
+                                        np.zeros_like(X), counts, indptr,
                                         cols.astype(np.int64), X[rows, cols], X.shape[0],
                                         use_m_path, True, gW, gDT, A, gb)
         _kernels.finish_gradient(W, DT, A, gW, gDT, symmetric)

@@ -88,31 +88,37 @@ def _geometric_gap(state, log_q):
 
 @njit(cache=True)
 def draw_chunk(n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
-               row_indices, row_data, state, next_position, n_samples, indptr, indices, values):
-    """Draw the next ``n_samples`` samples of a stream as CSR rows.
+               row_indices, row_data, state, next_position, n_samples, X, counts, indptr,
+               indices, values):
+    """Draw the next ``n_samples`` samples of a stream.
 
-    indptr : int64 (n_samples + 1,) is filled; indices (int64, increasing within a row) and
-    values (float64) receive the present entries, at most n_samples * n of them.
-    ``next_position`` is the skip-mode position of the next candidate entry counted from this
-    chunk's first entry (-1 before the first chunk of a batch).
+    Dense and Bernoulli modes write the samples as rows of X (n_samples or more, n), absent
+    entries 0; skip and rows modes as CSR rows: indptr (n_samples + 1,) is filled, indices
+    (increasing within a row) and values receive the present entries.  counts[r] is the
+    number of features present in sample r.  ``next_position`` is the skip-mode position of
+    the next candidate entry counted from this chunk's first entry (-1 before the first
+    chunk of a batch).
     Returns (state, next_position counted from the next chunk's first entry).
     """
-    k = 0
-    indptr[0] = 0
     if source == SOURCE_DENSE or source == SOURCE_BERNOULLI:
         dense = source == SOURCE_DENSE
         bits = np.empty(n, dtype=np.uint64)
         for sample in range(n_samples):
-            # Generating first and selecting after lets LLVM vectorise the generator.
+            # Generating first and selecting after lets LLVM vectorise both loops.
             for i in range(n):
                 bits[i], state = next_u64(state)
+            x = X[sample]
+            k = 0
             for i in range(n):
-                # Written unconditionally, kept by advancing k: no unpredictable branch.
-                indices[k] = i
-                values[k] = np.float64(np.int64(bits[i] & _LOW32)) * _TWO_POW_M32
-                k += dense or (bits[i] >> _SHIFT32) < presence_threshold[i]
-            indptr[sample + 1] = k
-    elif source == SOURCE_SKIP:
+                keep = dense or (bits[i] >> _SHIFT32) < presence_threshold[i]
+                value = np.float64(np.int64(bits[i] & _LOW32)) * _TWO_POW_M32
+                x[i] = value if keep else 0.0
+                k += keep
+            counts[sample] = k
+        return state, next_position
+    k = 0
+    indptr[0] = 0
+    if source == SOURCE_SKIP:
         if next_position < 0:
             next_position, state = _geometric_gap(state, log_q)
         for sample in range(n_samples):
@@ -127,6 +133,7 @@ def draw_chunk(n, source, presence_threshold, thinning_threshold, log_q, row_ind
                 gap, state = _geometric_gap(state, log_q)
                 next_position += 1 + gap
             indptr[sample + 1] = k
+            counts[sample] = k - indptr[sample]
         next_position -= n_samples * n
     else:
         n_rows = row_indptr.shape[0] - 1
@@ -137,13 +144,14 @@ def draw_chunk(n, source, presence_threshold, thinning_threshold, log_q, row_ind
                 values[k] = row_data[e]
                 k += 1
             indptr[sample + 1] = k
+            counts[sample] = k - indptr[sample]
     return state, next_position
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def hidden_path(model, W, DT, b, imp_scale, grad_scale, indptr, indices, values, rows,
-                n_rows, with_grad, gW, gDT, gb):
-    """Loss sum of the samples ``rows[:n_rows]`` of a CSR chunk by the hidden path.
+def hidden_path(model, W, DT, b, imp_scale, grad_scale, X, rows, n_rows, with_grad, gW, gDT,
+                gb):
+    """Loss sum of the samples X[rows[:n_rows]] (dense rows) by the hidden path.
 
     Four samples at a time: each weight row loaded serves four multiply-adds and each
     gradient row is read and written once per four samples, twice the speed of one at a time
@@ -153,20 +161,20 @@ def hidden_path(model, W, DT, b, imp_scale, grad_scale, indptr, indices, values,
     m, n = W.shape
     linear = model == MODEL_LINEAR
     hidden_relu = model == MODEL_HIDDEN_RELU
-    X = np.zeros((4, n), dtype=np.float64)
+    zero = np.zeros(n, dtype=np.float64)
     OUT = np.empty((4, n), dtype=np.float64)
     G = np.empty((4, n), dtype=np.float64)
     A = np.empty((4, m), dtype=np.float64)
-    x0, x1, x2, x3 = X[0], X[1], X[2], X[3]
     o0, o1, o2, o3 = OUT[0], OUT[1], OUT[2], OUT[3]
     g0, g1, g2, g3 = G[0], G[1], G[2], G[3]
     loss = 0.0
     for first in range(0, n_rows, 4):
         used = min(4, n_rows - first)
-        for t in range(used):
-            r = rows[first + t]
-            for e in range(indptr[r], indptr[r + 1]):
-                X[t, indices[e]] = values[e]
+        x0 = X[rows[first]]
+        x1 = X[rows[first + 1]] if used > 1 else zero
+        x2 = X[rows[first + 2]] if used > 2 else zero
+        x3 = X[rows[first + 3]] if used > 3 else zero
+        xs = (x0, x1, x2, x3)
         # forward: a = W x (ReLU for hidden_relu), out = b + D a
         for q in range(m):
             c0 = 0.0
@@ -199,10 +207,11 @@ def hidden_path(model, W, DT, b, imp_scale, grad_scale, indptr, indices, values,
                 o2[i] += c2 * d
                 o3[i] += c3 * d
         for t in range(4):
+            x = xs[t]
             sample_loss = 0.0
             for i in range(n):
                 o = OUT[t, i]
-                r = (o if linear else max(o, 0.0)) - X[t, i]
+                r = (o if linear else max(o, 0.0)) - x[i]
                 sample_loss += imp_scale[i] * r * r
                 G[t, i] = grad_scale * imp_scale[i] * r if (linear or o > 0.0) else 0.0
             if t < used:
@@ -233,10 +242,6 @@ def hidden_path(model, W, DT, b, imp_scale, grad_scale, indptr, indices, values,
                     e3 = e3 if c3 > 0.0 else 0.0
                 for j in range(n):
                     gW[q, j] += (e0 * x0[j] + e1 * x1[j]) + (e2 * x2[j] + e3 * x3[j])
-        for t in range(used):
-            r = rows[first + t]
-            for e in range(indptr[r], indptr[r + 1]):
-                X[t, indices[e]] = 0.0
     return loss
 
 
@@ -282,15 +287,19 @@ def m_path(model, MT, b, imp_scale, grad_scale, indptr, indices, values, rows, n
 
 
 @njit(cache=True)
-def chunk_loss_grad(model, W, DT, MT, b, imp_scale, grad_scale, indptr, indices, values,
-                    n_samples, use_m_path, with_grad, gW, gDT, A, gb):
-    """Sum over the CSR rows 0 .. n_samples - 1 of the sample loss
+def chunk_loss_grad(model, W, DT, MT, b, imp_scale, grad_scale, dense_input, X, counts,
+                    indptr, indices, values, n_samples, use_m_path, with_grad, gW, gDT, A,
+                    gb):
+    """Sum over the samples 0 .. n_samples - 1 of a chunk of the sample loss
     sum_i imp_scale_i (x_i - x'_i)^2.
 
-    W, DT, gW, gDT : (m, n); MT, A : (n, n); b, imp_scale, gb : (n,).  With ``use_m_path``
-    the samples with 0 < k < m take the M path (MT must hold W^T DT) and
-    accumulate into A.  With ``with_grad``, ``grad_scale`` times the gradient is added into
-    gW (encoder side), gDT (decoder side), A and gb; ``finish_gradient`` folds A into gW, gDT.
+    The chunk is as ``draw_chunk`` leaves it: rows of X if ``dense_input``, else CSR rows
+    (indptr, indices, values) with X all zero, which it is again on return; counts[r] is the
+    number of features present in sample r.  W, DT, gW, gDT : (m, n); MT, A : (n, n);
+    b, imp_scale, gb : (n,).  With ``use_m_path`` the samples with 0 < k < m take the M path
+    (MT must hold W^T DT) and accumulate into A.  With ``with_grad``, ``grad_scale`` times the
+    gradient is added into gW (encoder side), gDT (decoder side), A and gb;
+    ``finish_gradient`` folds A into gW, gDT.
     Order: hidden-path samples, then M-path samples, then the empty ones.
     """
     m, n = W.shape
@@ -300,7 +309,7 @@ def chunk_loss_grad(model, W, DT, MT, b, imp_scale, grad_scale, indptr, indices,
     n_m = 0
     n_empty = 0
     for sample in range(n_samples):
-        k = indptr[sample + 1] - indptr[sample]
+        k = counts[sample]
         if k == 0:
             n_empty += 1
         elif use_m_path and k < m:
@@ -311,9 +320,27 @@ def chunk_loss_grad(model, W, DT, MT, b, imp_scale, grad_scale, indptr, indices,
             n_hidden += 1
     loss = 0.0
     if n_hidden > 0:
-        loss += hidden_path(model, W, DT, b, imp_scale, grad_scale, indptr, indices, values,
-                            hidden_rows, n_hidden, with_grad, gW, gDT, gb)
+        if not dense_input:
+            _scatter_rows(X, hidden_rows, n_hidden, indptr, indices, values, True)
+        loss += hidden_path(model, W, DT, b, imp_scale, grad_scale, X, hidden_rows, n_hidden,
+                            with_grad, gW, gDT, gb)
+        if not dense_input:
+            _scatter_rows(X, hidden_rows, n_hidden, indptr, indices, values, False)
     if n_m > 0:
+        if dense_input:
+            # The M path reads present entries: gather them from the rows it takes, as CSR
+            # rows 0 .. n_m - 1.
+            k = 0
+            for t in range(n_m):
+                x = X[m_rows[t]]
+                for i in range(n):
+                    # Written unconditionally, kept by advancing k: no unpredictable branch.
+                    indices[k] = i
+                    values[k] = x[i]
+                    k += x[i] != 0.0
+                indptr[t + 1] = k
+                m_rows[t] = t
+            indptr[0] = 0
         loss += m_path(model, MT, b, imp_scale, grad_scale, indptr, indices, values, m_rows,
                        n_m, with_grad, A, gb)
     if n_empty > 0:
@@ -327,6 +354,17 @@ def chunk_loss_grad(model, W, DT, MT, b, imp_scale, grad_scale, indptr, indices,
                 gb[i] += n_empty * (grad_scale * imp_scale[i] * y)
         loss += n_empty * empty_loss
     return loss
+
+
+@njit(cache=True)
+def _scatter_rows(X, rows, n_rows, indptr, indices, values, fill):
+    """Write the CSR rows ``rows[:n_rows]`` into the same rows of X (``fill``), or zero
+    those entries again."""
+    for t in range(n_rows):
+        r = rows[t]
+        x = X[r]
+        for e in range(indptr[r], indptr[r + 1]):
+            x[indices[e]] = values[e] if fill else 0.0
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -370,10 +408,12 @@ def finish_gradient(W, DT, A, gW, gDT, symmetric):
 
 @njit(cache=True)
 def chunk_scratch(n, batch_size, m_path):
-    """Scratch arrays for ``batch_loss_grad``: indptr, indices, values of one chunk, MT, A."""
+    """Scratch arrays for ``batch_loss_grad``: X (zeros) and counts, indptr, indices, values
+    of one chunk, then MT and A."""
     chunk = min(CHUNK, batch_size)
     side = n if m_path else 0
-    return (np.empty(chunk + 1, dtype=np.int64), np.empty(chunk * n, dtype=np.int64),
+    return (np.zeros((chunk, n), dtype=np.float64), np.empty(chunk, dtype=np.int64),
+            np.empty(chunk + 1, dtype=np.int64), np.empty(chunk * n, dtype=np.int64),
             np.empty(chunk * n, dtype=np.float64), np.empty((side, side), dtype=np.float64),
             np.empty((side, side), dtype=np.float64))
 
@@ -381,13 +421,15 @@ def chunk_scratch(n, batch_size, m_path):
 @njit(cache=True)
 def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
                     thinning_threshold, log_q, row_indptr, row_indices, row_data, state,
-                    batch_size, with_grad, gW, gDT, gb, indptr, indices, values, MT, A):
+                    batch_size, with_grad, gW, gDT, gb, X, counts, indptr, indices, values, MT,
+                    A):
     """Mean loss of the batch drawn from ``state``, in chunks of ``CHUNK`` samples.  With
     ``with_grad`` set gW, gDT (m, n) and gb (n,) to its gradient; for the models whose decoder
-    is W^T, gDT is then already added into gW.  indptr ... A: ``chunk_scratch`` arrays (MT
-    and A of shape (0, 0) disable the M path)."""
+    is W^T, gDT is then already added into gW.  X ... A: ``chunk_scratch`` arrays (MT and A
+    of shape (0, 0) disable the M path)."""
     m, n = W.shape
-    chunk = indptr.shape[0] - 1
+    chunk = counts.shape[0]
+    dense_input = source == SOURCE_DENSE or source == SOURCE_BERNOULLI
     m_path_allowed = model != MODEL_HIDDEN_RELU and MT.shape[0] == n
     m_path = False
     if with_grad:
@@ -400,16 +442,17 @@ def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
         n_samples = min(chunk, batch_size - first)
         state, next_position = draw_chunk(
             n, source, presence_threshold, thinning_threshold, log_q, row_indptr, row_indices,
-            row_data, state, next_position, n_samples, indptr, indices, values)
+            row_data, state, next_position, n_samples, X, counts, indptr, indices, values)
         if m_path_allowed and not m_path:
             for sample in range(n_samples):
-                if 0 < indptr[sample + 1] - indptr[sample] < m:
+                if 0 < counts[sample] < m:
                     m_path = True
                     form_mt(W, DT, MT)
                     A[:] = 0.0
                     break
-        loss += chunk_loss_grad(model, W, DT, MT, b, imp_scale, 2.0 / batch_size, indptr,
-                                indices, values, n_samples, m_path, with_grad, gW, gDT, A, gb)
+        loss += chunk_loss_grad(model, W, DT, MT, b, imp_scale, 2.0 / batch_size, dense_input,
+                                X, counts, indptr, indices, values, n_samples, m_path,
+                                with_grad, gW, gDT, A, gb)
     if with_grad:
         if m_path:
             finish_gradient(W, DT, A, gW, gDT, model != MODEL_UNTIED)
@@ -422,19 +465,23 @@ def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
 def draw_dense_batch(n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
                      row_indices, row_data, state, batch_size):
     """The batch the trainer draws from ``state``, as a dense (batch_size, n) array."""
-    X = np.zeros((batch_size, n), dtype=np.float64)
-    indptr, indices, values, _, _ = chunk_scratch(n, batch_size, False)
-    chunk = indptr.shape[0] - 1
+    result = np.zeros((batch_size, n), dtype=np.float64)
+    X, counts, indptr, indices, values, _, _ = chunk_scratch(n, batch_size, False)
+    chunk = counts.shape[0]
+    dense_input = source == SOURCE_DENSE or source == SOURCE_BERNOULLI
     next_position = np.int64(-1)
     for first in range(0, batch_size, chunk):
         n_samples = min(chunk, batch_size - first)
         state, next_position = draw_chunk(
             n, source, presence_threshold, thinning_threshold, log_q, row_indptr, row_indices,
-            row_data, state, next_position, n_samples, indptr, indices, values)
+            row_data, state, next_position, n_samples, X, counts, indptr, indices, values)
         for sample in range(n_samples):
-            for e in range(indptr[sample], indptr[sample + 1]):
-                X[first + sample, indices[e]] = values[e]
-    return X
+            if dense_input:
+                result[first + sample] = X[sample]
+            else:
+                for e in range(indptr[sample], indptr[sample + 1]):
+                    result[first + sample, indices[e]] = values[e]
+    return result
 
 
 @njit(cache=True)
@@ -465,14 +512,15 @@ def _train_instance(model, inst, W, DT, b, moments_W, moments_DT, moments_b, imp
     gW = np.empty((m, n), dtype=np.float64)
     gDT = np.empty((m, n), dtype=np.float64)
     gb = np.empty(n, dtype=np.float64)
-    indptr, indices, values, MT, A = chunk_scratch(n, batch_size, model != MODEL_HIDDEN_RELU)
+    X, counts, indptr, indices, values, MT, A = chunk_scratch(n, batch_size,
+                                                              model != MODEL_HIDDEN_RELU)
     for t in range(n_steps):
         step = first_step + t
         state = stream_state(seed, DOMAIN_TOY_BATCH, step, 0)
         losses[inst, t] = batch_loss_grad(
             model, w, dt, b[inst], imp_scale[inst], source[inst], presence_threshold[inst],
             thinning_threshold[inst], log_q[inst], row_indptr, row_indices, row_data, state,
-            batch_size, True, gW, gDT, gb, indptr, indices, values, MT, A)
+            batch_size, True, gW, gDT, gb, X, counts, indptr, indices, values, MT, A)
         adamw_update(w.reshape(-1), gW.reshape(-1), moments_W[inst, 0].reshape(-1),
                      moments_W[inst, 1].reshape(-1), step + 1, lr, weight_decay, beta1, beta2,
                      eps)
@@ -519,11 +567,11 @@ def evaluate(model, lane_ptr, lane_order, W, DT, b, imp_scale, source, presence_
             inst = lane_order[t]
             dt = DT[inst] if model == MODEL_UNTIED else W[inst]
             state = stream_state(seeds[inst], DOMAIN_TOY_EVAL, 0, 0)
-            indptr, indices, values, MT, A = chunk_scratch(W.shape[2], batch_size,
-                                                            model != MODEL_HIDDEN_RELU)
+            X, counts, indptr, indices, values, MT, A = chunk_scratch(
+                W.shape[2], batch_size, model != MODEL_HIDDEN_RELU)
             result[inst] = batch_loss_grad(
                 model, W[inst], dt, b[inst], imp_scale[inst], source[inst],
                 presence_threshold[inst], thinning_threshold[inst], log_q[inst], row_indptr,
                 row_indices, row_data, state, batch_size, False, no_grad, no_grad, no_grad_b,
-                indptr, indices, values, MT, A)
+                X, counts, indptr, indices, values, MT, A)
     return result

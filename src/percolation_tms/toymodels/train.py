@@ -221,13 +221,15 @@ def train_toy(config: ToyConfig, progress: bool = True) -> ToyRun:
     return ToyRun(config=config, instances=grid, result=result, features=features)
 
 
-def batch_loss_and_gradient(model: str, W, b, importance, X, W_dec=None):
+def batch_loss_and_gradient(model: str, W, b, importance, X, W_dec=None, csr: bool = False):
     """Loss and gradient on a given batch, through the training kernels.
 
-    W : (m, n); b, importance : (n,); X : (B, n) batch; W_dec : (n, m) for ``untied``.
+    W : (m, n); b, importance : (n,); X : (B, n) batch; W_dec : (n, m) for ``untied``;
+    csr : hand the batch to the kernels as CSR rows (as the skip and rows samplers produce
+    it) instead of dense rows (as the dense and Bernoulli samplers do).
     Returns (loss, dW (m, n), dW_dec (n, m) or None, db (n,)) of the training loss, the mean
-    over the batch of sum_i I_i (x_i - x'_i)^2 (divide by n for the reported loss).  Samples with fewer than m features present
-    take the M path; the others the hidden path.
+    over the batch of sum_i I_i (x_i - x'_i)^2 (divide by n for the reported loss).  Samples
+    with fewer than m features present take the M path; the others the hidden path.
     """
     code = _check_model(model)
     W = np.ascontiguousarray(W, dtype=np.float64)
@@ -246,18 +248,22 @@ def batch_loss_and_gradient(model: str, W, b, importance, X, W_dec=None):
         raise ValueError(f"W_dec must have shape ({n}, {m})")
     batch = X.shape[0]
     present = X != 0
+    counts = present.sum(axis=1).astype(np.int64)
     indptr = np.zeros(batch + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum(present.sum(axis=1))
+    indptr[1:] = np.cumsum(counts)
     rows, cols = np.nonzero(present)
-    indices = cols.astype(np.int64)
-    values = X[rows, cols]
+    indices = np.empty(batch * n, dtype=np.int64)
+    values = np.empty(batch * n, dtype=np.float64)
+    indices[:len(cols)] = cols
+    values[:len(cols)] = X[rows, cols]
     gW = np.zeros((m, n))
     gDT = np.zeros((m, n))
     gb = np.zeros(n)
     MT = np.empty((n, n))
     A = np.zeros((n, n))
     _kernels.form_mt(W, DT, MT)
-    loss = _kernels.chunk_loss_grad(code, W, DT, MT, b, importance, 2.0 / batch, indptr,
+    loss = _kernels.chunk_loss_grad(code, W, DT, MT, b, importance, 2.0 / batch, not csr,
+                                    np.zeros_like(X) if csr else X.copy(), counts, indptr,
                                     indices, values, batch, model != "hidden_relu", True, gW,
                                     gDT, A, gb) / batch
     _kernels.finish_gradient(W, DT, A, gW, gDT, model != "untied")
