@@ -68,7 +68,7 @@ def two_core_estimate(m, source, importance, seeds, steps, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=0, help="steps per timing (default: "
-                        "2000 for the sweep, 200 for n = 100)")
+                        "2000 for the sweep, 500 for n = 100)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     max_threads = min(2, numba.config.NUMBA_NUM_THREADS)
@@ -79,7 +79,7 @@ def main():
     estimates = []
     for name in ("sweep", "n100", "n100d"):
         m, source, importance, seeds = workload(name)
-        steps = args.steps or (2000 if name == "sweep" else 200)
+        steps = args.steps or (2000 if name == "sweep" else 500)
         time_steps(m, source, importance, seeds, 2, max_threads)  # compile
         low, high = PYTORCH_MS[name]
         for threads in sorted({1, max_threads}):
