@@ -18,6 +18,20 @@ def test_save_figure_writes_png_at_high_resolution_and_pdf_beside_it(tmp_path):
     assert sorted(p.name for p in png.parent.iterdir()) == ["line.pdf", "line.png"]  # no temp left
 
 
+def test_the_same_figure_gives_the_same_bytes_at_any_time(tmp_path, monkeypatch):
+    # matplotlib dates a PDF from SOURCE_DATE_EPOCH when it is set: two different "times"
+    # must still give identical files.
+    saved = []
+    for when, name in (("1000000000", "a"), ("1700000000", "b")):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", when)
+        fig = style.new_figure(3.0, 2.0)
+        fig.add_subplot().plot([1, 2, 3], [3, 1, 2])
+        saved.append(style.save_figure(fig, tmp_path / f"{name}.png"))
+    (png_a, pdf_a), (png_b, pdf_b) = saved
+    assert pdf_a.read_bytes() == pdf_b.read_bytes()
+    assert png_a.read_bytes() == png_b.read_bytes()
+
+
 def test_save_figure_refuses_a_name_that_is_not_png(tmp_path):
     with pytest.raises(ValueError, match="should end in .png"):
         style.save_figure(style.new_figure(2, 2), tmp_path / "x.pdf")

@@ -171,7 +171,8 @@ def save_figure(fig: Figure, out_path: str | os.PathLike) -> tuple[Path, Path]:
     """Write ``fig`` to ``out_path`` (PNG at :data:`DPI`) and to the same stem with ``.pdf``.
 
     Both files are written atomically, so an interrupted run never leaves a half-written figure.
-    Returns the two paths.
+    The PDF carries no creation date, so the same figure always gives the same bytes (the PNG
+    has none to begin with).  Returns the two paths.
     """
     png = Path(out_path)
     if png.suffix.lower() != ".png":
@@ -181,5 +182,5 @@ def save_figure(fig: Figure, out_path: str | os.PathLike) -> tuple[Path, Path]:
     with io.atomic_open(png) as handle:
         fig.savefig(handle, format="png", dpi=DPI)
     with io.atomic_open(pdf) as handle:
-        fig.savefig(handle, format="pdf")
+        fig.savefig(handle, format="pdf", metadata={"CreationDate": None})
     return png, pdf
