@@ -91,3 +91,27 @@ def test_knn_matches_a_brute_force_loop():
         assert row.tolist() == np.argsort(d, kind="stable")[:4].tolist()
     self_nb = measures.nearest_neighbours(X, X, 1, exclude_self=True)[:, 0]
     assert np.all(self_nb != np.arange(60))
+
+
+def test_knn_baseline_queries_at_most_the_cap(tmp_path, monkeypatch):
+    # With the cap below the held-out count, the k-NN baseline runs on a seeded subset of
+    # exactly that many test points, the same on every run, and its MSE stays close to the
+    # uncapped one (a subset of the same held-out points).
+    from percolation_tms.stats import describe as describe_module
+
+    paths = save_dataset(generate("one_cluster", 4000, 8, 3), tmp_path)
+    uncapped = describe(paths.main, knn_min_cluster=100)[0]["mse_knn"]
+    queries = []
+    real_mse_knn = measures.mse_knn
+
+    def recording(X_train, y_train, X_test, y_test, k=5):
+        queries.append(X_test.shape[0])
+        return real_mse_knn(X_train, y_train, X_test, y_test, k)
+
+    monkeypatch.setattr(describe_module, "KNN_MAX_TEST", 150)
+    monkeypatch.setattr(measures, "mse_knn", recording)
+    capped = [describe(paths.main, knn_min_cluster=100)[0]["mse_knn"] for _ in range(2)]
+    runs_first_call = (0, len(queries) // 2)  # the baseline; the scaling curve's calls follow
+    assert [queries[i] for i in runs_first_call] == [150, 150]
+    assert capped[0] == capped[1]
+    assert capped[0] == pytest.approx(uncapped, rel=0.3)
