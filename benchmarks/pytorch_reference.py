@@ -12,7 +12,10 @@ over batch and features of I_i (x_i - x'_i)^2, summed over instances.
       the section 4 sweep (n = 20, m = 5, I_i = 0.7^i, 10,000 steps, batch 1024): held-out
       loss (200,000 fresh samples) and features represented, per sparsity and seed, and the
       range over seeds; --csv FILE also writes them as rows (model, sparsity, seed, loss,
-      represented).
+      represented).  Variations, to test what the results depend on: --init notebook
+      (torch.nn.init.xavier_normal_ on the whole (instances, n, m) tensor, as the notebook
+      does: std sqrt(2 / (n m + instances m))), --sum-features (training loss summed over
+      features), --float64, --weight-decay.
   python benchmarks/pytorch_reference.py time
       milliseconds per training step (data + forward + backward + AdamW, median of 200) for
       the two workloads of benchmarks/bench_toy.py ("sweep" and "n100"), at 1 and 2 threads.
@@ -36,11 +39,17 @@ except ImportError:  # pragma: no cover - the script is useless without it
 SPARSITIES = (0.0, 0.7, 0.9, 0.99, 0.999)
 
 
-def init_params(model, n_instances, n, m):
-    std = math.sqrt(2.0 / (n + m))
-    params = {"W": torch.randn(n_instances, m, n) * std, "b": torch.zeros(n_instances, n)}
-    if model == "untied":
-        params["W_dec"] = torch.randn(n_instances, n, m) * std
+def init_params(model, n_instances, n, m, init="xavier"):
+    if init == "notebook":
+        W = torch.nn.init.xavier_normal_(torch.empty(n_instances, n, m)).transpose(1, 2)
+        params = {"W": W.contiguous(), "b": torch.zeros(n_instances, n)}
+        if model == "untied":
+            params["W_dec"] = torch.nn.init.xavier_normal_(torch.empty(n_instances, n, m))
+    else:
+        std = math.sqrt(2.0 / (n + m))
+        params = {"W": torch.randn(n_instances, m, n) * std, "b": torch.zeros(n_instances, n)}
+        if model == "untied":
+            params["W_dec"] = torch.randn(n_instances, n, m) * std
     return {k: v.requires_grad_() for k, v in params.items()}
 
 
@@ -60,16 +69,18 @@ def draw(batch, probability):
     return torch.where(torch.rand(shape) < probability, torch.rand(shape), torch.zeros(()))
 
 
-def instance_losses(x, out, importance):
-    return (importance * (x - out) ** 2).mean(dim=(0, 2))
+def instance_losses(x, out, importance, sum_features=False):
+    error = importance * (x - out) ** 2
+    return error.sum(dim=2).mean(dim=0) if sum_features else error.mean(dim=(0, 2))
 
 
-def train(model, probability, importance, m, steps, batch):
-    params = init_params(model, probability.shape[0], probability.shape[1], m)
-    optimiser = torch.optim.AdamW(list(params.values()), lr=1e-3, weight_decay=0.01)
+def train(model, probability, importance, m, steps, batch, init="xavier", sum_features=False,
+          weight_decay=0.01):
+    params = init_params(model, probability.shape[0], probability.shape[1], m, init)
+    optimiser = torch.optim.AdamW(list(params.values()), lr=1e-3, weight_decay=weight_decay)
     for _ in range(steps):
         x = draw(batch, probability)
-        loss = instance_losses(x, forward(model, params, x), importance).sum()
+        loss = instance_losses(x, forward(model, params, x), importance, sum_features).sum()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -103,6 +114,8 @@ def parse_seeds(text):
 
 def table(args):
     torch.set_num_threads(args.threads)
+    if args.float64:
+        torch.set_default_dtype(torch.float64)
     n, m = 20, 5
     probability = torch.tensor([[1.0 - s] * n for s in SPARSITIES])
     importance = torch.tensor([0.7**i for i in range(n)])
@@ -110,7 +123,8 @@ def table(args):
     for seed in parse_seeds(args.seeds):
         torch.manual_seed(seed)
         start = time.perf_counter()
-        params = train(args.model, probability, importance, m, args.steps, 1024)
+        params = train(args.model, probability, importance, m, args.steps, 1024, args.init,
+                       args.sum_features, args.weight_decay)
         losses = held_out_loss(args.model, params, probability, importance)
         counts = represented(args.model, params)
         rows += [(args.model, s, seed, float(loss), int(count))
@@ -169,6 +183,10 @@ def main():
     run.add_argument("--seeds", default="0-9", help="'0-9' or '0,3,7' (default 0-9)")
     run.add_argument("--steps", type=int, default=10_000)
     run.add_argument("--threads", type=int, default=1)
+    run.add_argument("--init", choices=("xavier", "notebook"), default="xavier")
+    run.add_argument("--sum-features", action="store_true")
+    run.add_argument("--float64", action="store_true")
+    run.add_argument("--weight-decay", type=float, default=0.01)
     run.add_argument("--csv", help="also write the per-seed rows to this CSV file")
     timing = commands.add_parser("time", help="time one training step of each workload")
     timing.add_argument("--steps", type=int, default=200)
