@@ -23,6 +23,11 @@ A sample with no feature present has out = b whatever the weights, and contribut
 bias gradient, identically for all such samples (98 % of them at S = 0.999, n = 20): they are
 counted, not computed.
 
+A batch is drawn and consumed in chunks of ``CHUNK`` samples.  The dense and Bernoulli
+samplers write a chunk as dense rows, which the hidden path reads in place (the rows taking
+the M path are gathered into CSR); the skip and rows samplers write CSR rows, the few taking
+the hidden path being scattered into the (otherwise all-zero) dense rows and cleared after.
+
 Random numbers (``_rng`` streams).  The batch of training step t of an instance with model
 seed s is the stream (s, DOMAIN_TOY_BATCH, t, 0); its held-out evaluation batch is
 (s, DOMAIN_TOY_EVAL, 0, 0).  Synthetic features, dense or Bernoulli mode: entry (sample r,
