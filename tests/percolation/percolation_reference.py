@@ -126,7 +126,7 @@ def embed_graph(graph, dim: int, embed_seed: int) -> np.ndarray:
         s, p0, q0 = int(graph.cluster_sizes[c]), offsets[c], latent_offsets[c]
         stream = Stream(embed_seed, _rng.DOMAIN_CLUSTER_EMBED, cluster_id, 0)
 
-        def unit_vector():
+        def unit_vector(stream=stream):
             g = [stream.normal() for _ in range(dim)]
             norm2 = 0.0
             for x in g:

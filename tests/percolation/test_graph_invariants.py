@@ -57,7 +57,7 @@ def test_every_latent_is_a_connected_subtree_and_edges_form_a_spanning_tree():
         # s - 1 edges connecting s points = a spanning tree.
         component = list(range(s))
 
-        def find(x):
+        def find(x, component=component):
             while component[x] != x:
                 x = component[x]
             return x
@@ -72,7 +72,7 @@ def test_every_latent_is_a_connected_subtree_and_edges_form_a_spanning_tree():
             while node >= 0:
                 members.setdefault(node, set()).add(p - p0)
                 node = graph.latent_parent[node]
-        for latent, points in members.items():
+        for points in members.values():
             inside = sum(1 for a, b in edges.tolist() if a in points and b in points)
             assert inside == len(points) - 1
         assert len(members) == s - 1 and all(q0 + n <= m < q0 + n + s - 1 for m in members)
@@ -128,13 +128,14 @@ def test_cluster_sizes_follow_yule_simon():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(mode="nope", size=10, seed=0), "mode must be one of"),
-    (dict(mode="custom", size=10, seed=0), "create_prob is required"),
-    (dict(mode="custom", size=10, seed=0, create_prob=1.5), "create_prob must lie in"),
-    (dict(mode="custom", size=10, seed=0, create_prob=float("nan")), "create_prob must lie in"),
-    (dict(mode="one_cluster", size=10, seed=0, create_prob=0.1), "only accepted in custom"),
-    (dict(mode="distribution", size=0, seed=0), "size must be >= 1"),
-    (dict(mode="distribution", size=10, seed=-1), "seed must be >= 0"),
+    ({"mode": "nope", "size": 10, "seed": 0}, "mode must be one of"),
+    ({"mode": "custom", "size": 10, "seed": 0}, "create_prob is required"),
+    ({"mode": "custom", "size": 10, "seed": 0, "create_prob": 1.5}, "create_prob must lie in"),
+    ({"mode": "custom", "size": 10, "seed": 0, "create_prob": float("nan")},
+     "create_prob must lie in"),
+    ({"mode": "one_cluster", "size": 10, "seed": 0, "create_prob": 0.1}, "only accepted in custom"),
+    ({"mode": "distribution", "size": 0, "seed": 0}, "size must be >= 1"),
+    ({"mode": "distribution", "size": 10, "seed": -1}, "seed must be >= 0"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -7,7 +7,6 @@ checks which jobs a dry-run would start; nothing is run, so the tests share one 
 from __future__ import annotations
 
 import yaml
-
 from conftest import planned_jobs, planned_rules
 
 PERCOLATION_RULES = {"generate_graph", "embed", "label", "export", "describe", "aggregate"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import REPO, copy_workflow, snakemake
 
 ONE_GROUP = {"mode": "distribution", "sizes": [100], "dims": [4], "seeds": [0]}

@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scipy import sparse
-
 from conftest import snakemake
+from scipy import sparse
 
 pytestmark = pytest.mark.slow
 

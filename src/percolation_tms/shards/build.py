@@ -14,10 +14,6 @@ from percolation_tms.labels import draw_labels
 from percolation_tms.percolation import build_graph
 from percolation_tms.shards.manifest import read_manifest, read_plan
 
-#: Scalars each shard file records, checked against the manifest when shards are merged.
-IDENTITY_KEYS = ("shard_index", "cluster_start", "cluster_stop", "size", "dim", "seed",
-                 "graph_seed", "embed_seed", "value_seed")
-
 
 def build_shard(manifest_path: str | os.PathLike, index: int,
                 outdir: str | os.PathLike | None = None) -> Path:
@@ -42,10 +38,7 @@ def build_shard(manifest_path: str | os.PathLike, index: int,
         values = draw_labels(graph, manifest.value_seed)
         features = ground_truth_features(graph, values.latent_value)
     path = Path(outdir if outdir is not None else Path(manifest_path).parent) / shard.file
-    identity = dict(shard_index=index, cluster_start=shard.cluster_start,
-                    cluster_stop=shard.cluster_stop, size=manifest.size, dim=manifest.dim,
-                    seed=manifest.seed, graph_seed=manifest.graph_seed,
-                    embed_seed=manifest.embed_seed, value_seed=manifest.value_seed)
+    identity = manifest.shard_identity(index)
     io.save_arrays(path, X=X, y=values.y, latent_value=values.latent_value,
                    latent_parent=graph.latent_parent, depth=graph.depth, edges=graph.edges,
                    cluster_ids=graph.cluster_ids, cluster_sizes=graph.cluster_sizes,

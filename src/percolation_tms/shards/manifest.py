@@ -53,6 +53,11 @@ class ShardRange:
     file: str
 
 
+#: Scalars each shard file records, checked against the manifest when shards are merged.
+IDENTITY_KEYS = ("shard_index", "cluster_start", "cluster_stop", "size", "dim", "seed",
+                 "graph_seed", "embed_seed", "value_seed")
+
+
 @dataclass(frozen=True)
 class Manifest:
     """Everything a shard job needs, and what the merge checks every shard against."""
@@ -82,6 +87,15 @@ class Manifest:
         d = dict(d)
         d["shards"] = tuple(ShardRange(**s) for s in d["shards"])
         return cls(**d)
+
+    def shard_identity(self, index: int) -> dict[str, int]:
+        """The scalars shard ``index``'s file records (``IDENTITY_KEYS``), which the merge
+        checks against the manifest: which shard of which dataset the file is."""
+        shard = self.shards[index]
+        return {"shard_index": index, "cluster_start": shard.cluster_start,
+                "cluster_stop": shard.cluster_stop, "size": self.size, "dim": self.dim,
+                "seed": self.seed, "graph_seed": self.graph_seed, "embed_seed": self.embed_seed,
+                "value_seed": self.value_seed}
 
 
 def shard_boundaries(cluster_sizes: np.ndarray, n_shards: int) -> np.ndarray:

@@ -13,8 +13,7 @@ from percolation_tms import _progress, io
 from percolation_tms.dataset.api import write_dataset_files
 from percolation_tms.features import point_metadata, resolve_n_features
 from percolation_tms.percolation.graph import Graph
-from percolation_tms.shards.build import IDENTITY_KEYS
-from percolation_tms.shards.manifest import Manifest, read_manifest
+from percolation_tms.shards.manifest import IDENTITY_KEYS, Manifest, read_manifest
 
 _ARRAY_KEYS = ("X", "y", "latent_value", "latent_parent", "depth", "edges", "cluster_ids",
                "cluster_sizes", "feature_indptr", "feature_indices", "feature_data")
@@ -30,10 +29,7 @@ def load_shard(manifest_path: str | os.PathLike, manifest: Manifest, index: int,
         raise io.InputFileError(f"shard {index} of {len(manifest.shards)} is missing: "
                                 f"{str(path)!r} does not exist")
     data = io.load_arrays(path, required=_ARRAY_KEYS + IDENTITY_KEYS, what=f"shard {index}")
-    expected = dict(shard_index=index, cluster_start=shard.cluster_start,
-                    cluster_stop=shard.cluster_stop, size=manifest.size, dim=manifest.dim,
-                    seed=manifest.seed, graph_seed=manifest.graph_seed,
-                    embed_seed=manifest.embed_seed, value_seed=manifest.value_seed)
+    expected = manifest.shard_identity(index)
     wrong = {k: (int(data[k]), v) for k, v in expected.items() if int(data[k]) != v}
     n_points = shard.point_stop - shard.point_start
     n_latents = shard.latent_stop - shard.latent_start
