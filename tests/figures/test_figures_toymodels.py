@@ -96,3 +96,9 @@ def test_percolation_superposition(tmp_path):
 def test_percolation_superposition_needs_a_run_on_percolation_features(models, tmp_path):
     with pytest.raises(InputFileError, match="feature_frequency"):
         toymodels.plot_percolation_superposition(models, tmp_path / "perc.png")
+
+
+def test_represented_names_the_untied_norm(drawn):
+    # untied counts use the scale-invariant norm; the figure must say so.
+    title = drawn["tms_represented"][0].axes[0].get_title()
+    assert "W$_{dec,i}$" in title and "untied" in title

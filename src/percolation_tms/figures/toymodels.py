@@ -175,10 +175,14 @@ def plot_tms_represented(models: Sequence[ToyModel], out_path) -> Figure:
                           textcoords="offset points", ha="right", va="top", fontsize="small",
                           color=style.GREY)
     ax_count.set_ylim(0, max(n_features) + 0.5)
-    ax_count.set_ylabel(f"features represented (‖W$_i$‖ > {REPRESENTED_NORM})\n"
+    ax_count.set_ylabel(f"features represented (norm > {REPRESENTED_NORM})\n"
                         f"of n = {', '.join(map(str, n_features))}")
     ax_count.legend(loc="upper left", bbox_to_anchor=(0.0, 0.93))
-    ax_count.set_title("Features represented: mean ± std over seeds, each seed faint")
+    # untied counts use the scale-invariant norm (measure.py): say so where it is plotted.
+    norm = "‖W$_i$‖" + ("; untied: (‖W$_i$‖ ‖W$_{dec,i}$‖)$^{1/2}$"
+                        if any(m.model == "untied" for m in models) else "")
+    ax_count.set_title("Features represented: mean ± std over seeds, each seed faint\n"
+                       f"norm of feature i: {norm}")
     _sparsity_axis(ax_count, _sparsity_levels(models))
     ax_count.set_xlabel("")
     _mark_fractions(ax_dims)
