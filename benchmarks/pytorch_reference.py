@@ -12,7 +12,7 @@ over batch and features of I_i (x_i - x'_i)^2, summed over instances.
       the section 4 sweep (n = 20, m = 5, I_i = 0.7^i, 10,000 steps, batch 1024): held-out
       loss (200,000 fresh samples) and features represented, per sparsity and seed, and the
       range over seeds; --csv FILE also writes them as rows (model, sparsity, seed, loss,
-      represented).  Variations, to test what the results depend on: --init notebook
+      represented, last_batch_loss: the loss of the last training batch of 1024).  Variations, to test what the results depend on: --init notebook
       (torch.nn.init.xavier_normal_ on the whole (instances, n, m) tensor, as the notebook
       does: std sqrt(2 / (n m + instances m))), --sum-features (training loss summed over
       features), --float64, --weight-decay.
@@ -80,11 +80,14 @@ def train(model, probability, importance, m, steps, batch, init="xavier", sum_fe
     optimiser = torch.optim.AdamW(list(params.values()), lr=1e-3, weight_decay=weight_decay)
     for _ in range(steps):
         x = draw(batch, probability)
-        loss = instance_losses(x, forward(model, params, x), importance, sum_features).sum()
+        out = forward(model, params, x)
+        loss = instance_losses(x, out, importance, sum_features).sum()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-    return params
+    # The last training batch's loss (mean over batch and features), before its update.
+    last_batch = instance_losses(x, out.detach(), importance).double().numpy()
+    return params, last_batch
 
 
 @torch.no_grad()
@@ -123,12 +126,12 @@ def table(args):
     for seed in parse_seeds(args.seeds):
         torch.manual_seed(seed)
         start = time.perf_counter()
-        params = train(args.model, probability, importance, m, args.steps, 1024, args.init,
-                       args.sum_features, args.weight_decay)
+        params, last_batch = train(args.model, probability, importance, m, args.steps, 1024,
+                                   args.init, args.sum_features, args.weight_decay)
         losses = held_out_loss(args.model, params, probability, importance)
         counts = represented(args.model, params)
-        rows += [(args.model, s, seed, float(loss), int(count))
-                 for s, loss, count in zip(SPARSITIES, losses, counts)]
+        rows += [(args.model, s, seed, float(loss), int(count), float(last))
+                 for s, loss, count, last in zip(SPARSITIES, losses, counts, last_batch)]
         print(f"seed {seed} ({time.perf_counter() - start:.0f} s): " + "  ".join(
             f"S={s}: {loss:.3g}/{count}" for s, loss, count in zip(SPARSITIES, losses, counts)),
             flush=True)
@@ -142,7 +145,8 @@ def table(args):
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["model", "sparsity", "seed", "loss", "represented"])
+            writer.writerow(["model", "sparsity", "seed", "loss", "represented",
+                             "last_batch_loss"])
             writer.writerows(rows)
 
 
