@@ -93,11 +93,23 @@ def test_killed_run_reruns_to_identical_results(tiny_run, tmp_path):
     assert any(p.startswith(INTERRUPTED_OUTPUTS) for p in left_incomplete)
 
     snakemake(workdir, "--unlock")  # the killed run could not remove its lock
-    # Nothing the killed jobs left is taken for complete: a plain dry-run either plans the
-    # killed jobs again (outputs missing) or stops naming their outputs as incomplete.
+    # Nothing the killed jobs left is taken for complete.  A plain dry-run either plans the
+    # killed jobs again (outputs missing) or stops at the first job it finds with incomplete
+    # outputs, naming them (when two jobs were killed, only the first one's); asked to rerun
+    # incomplete jobs, it plans every killed job again.
     dry_run = snakemake(workdir, "--dry-run", check=False)
+    said = dry_run.stdout + dry_run.stderr
+    if dry_run.returncode != 0:
+        assert "Incomplete files:" in said, said
+        named = [word for word in said.split("Incomplete files:")[1].split()
+                 if word.startswith("results/")]
+        assert named and set(named) <= set(left_incomplete), (named, left_incomplete)
+    else:
+        for output in left_incomplete:
+            assert output in said
+    planned = snakemake(workdir, *targets(workdir), "--dry-run", "--rerun-incomplete")
     for output in left_incomplete:
-        assert output in dry_run.stdout + dry_run.stderr
+        assert output in planned.stdout + planned.stderr
 
     snakemake(workdir, *targets(workdir), "--cores", "2", "--rerun-incomplete")
     assert incomplete_outputs(workdir) == []
