@@ -385,26 +385,29 @@ def form_mt(W, DT, MT):
                 MT[j, i] += w * DT[q, i]
 
 
+@njit(cache=True, fastmath=_FASTMATH, inline="always")
+def _add_product_t(out, left, right):
+    """out += left right^T for out (m, n), left (m, k), right (n, k): rows against rows, so
+    every inner loop runs over contiguous numbers."""
+    m, n = out.shape
+    for q in range(m):
+        for j in range(n):
+            acc = 0.0
+            for i in range(left.shape[1]):
+                acc += left[q, i] * right[j, i]
+            out[q, j] += acc
+
+
 @njit(cache=True, fastmath=_FASTMATH)
 def finish_gradient(W, DT, A, gW, gDT, symmetric):
     """Fold the M-path accumulator A = dloss/dM^T into the weight gradients: gW += DT A^T and
     gDT += W A; with ``symmetric`` (DT is W) both at once, gW += W (A + A^T)."""
     m, n = W.shape
     if symmetric:
-        S = A + A.T
-        for q in range(m):
-            for j in range(n):
-                acc = 0.0
-                for i in range(n):
-                    acc += W[q, i] * S[j, i]
-                gW[q, j] += acc
+        _add_product_t(gW, W, A + A.T)
         return
+    _add_product_t(gW, DT, A)
     for q in range(m):
-        for j in range(n):
-            acc = 0.0
-            for i in range(n):
-                acc += DT[q, i] * A[j, i]
-            gW[q, j] += acc
         for j in range(n):
             w = W[q, j]
             for i in range(n):
