@@ -31,8 +31,8 @@ from percolation_tms.percolation.graph import (
 
 MANIFEST_FORMAT = "percolation-tms shards"
 MANIFEST_VERSION = 1
-PLAN_FILE = "plan.npz"
-MANIFEST_FILE = "manifest.json"
+from percolation_tms.filenames import SHARD_MANIFEST as MANIFEST_FILE
+from percolation_tms.filenames import SHARD_PLAN as PLAN_FILE
 
 
 def shard_file_name(index: int) -> str:
