@@ -70,8 +70,16 @@ def _assemble(diag, bias, off_sum, off_sq, off_cube, p, ks) -> WeightStatistics:
         lyapunov = off_cube / off_sq
     return WeightStatistics(
         float(diag.mean()), _var(diag), float(bias.mean()), _var(bias), float(mu.mean()),
-        _var(mu), float(s2.mean()), _var(s2), ks, float(np.min(lyapunov)),
-        float(np.mean(lyapunov)), float(np.max(lyapunov)))
+        _var(mu), float(s2.mean()), _var(s2), ks, *_nan_summary(lyapunov))
+
+
+def _nan_summary(values: np.ndarray) -> tuple[float, float, float]:
+    """(min, mean, max) over the rows where the ratio is defined (a row without off-diagonal
+    weight has none); NaN if no row has one."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    return float(values.min()), float(values.mean()), float(values.max())
 
 
 def weight_statistics(W: np.ndarray, b: np.ndarray, p: float, *,
