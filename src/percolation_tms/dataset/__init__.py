@@ -3,6 +3,7 @@
 from percolation_tms.dataset.api import (
     Dataset,
     LoadedDataset,
+    export_dataset,
     filter_dataset,
     generate,
     load_dataset,
@@ -10,5 +11,5 @@ from percolation_tms.dataset.api import (
     write_dataset_files,
 )
 
-__all__ = ["Dataset", "LoadedDataset", "filter_dataset", "generate", "load_dataset",
+__all__ = ["Dataset", "LoadedDataset", "export_dataset", "filter_dataset", "generate", "load_dataset",
            "save_dataset", "write_dataset_files"]

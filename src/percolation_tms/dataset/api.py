@@ -18,12 +18,11 @@ from percolation_tms.features import (
     resolve_n_features,
 )
 from percolation_tms.labels import Values, draw_labels
+from percolation_tms.seeds import dataset_seeds
+from percolation_tms.checks import check_count
 from percolation_tms.percolation.graph import (
-    EMBED_SEED_OFFSET,
     Graph,
     build_graph,
-    check_count,
-    check_seed,
     plan_clusters,
     resolve_create_prob,
     save_graph,
@@ -78,30 +77,25 @@ def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | Non
     create_prob = resolve_create_prob(mode, create_prob)
     size = check_count("size", size)
     dim = check_count("dim", dim)
-    seed = check_seed("seed", seed)
-    graph_seed = seed if graph_seed is None else check_seed("graph_seed", graph_seed)
-    embed_seed = seed + EMBED_SEED_OFFSET if embed_seed is None else check_seed("embed_seed",
-                                                                                embed_seed)
-    if value_seed is not None:
-        value_seed = check_seed("value_seed", value_seed)
+    seeds = dataset_seeds(seed, graph_seed, embed_seed, value_seed)
     dtype = resolve_dtype(dtype)
     if n_features is not None:
         check_count("n_features", n_features)
 
-    with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {graph_seed}"):
-        plan = plan_clusters(mode, size, graph_seed, create_prob if mode == "custom" else None)
-        graph = build_graph(plan, seed=seed)
+    with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {seeds.graph}"):
+        plan = plan_clusters(mode, size, seeds.graph, create_prob if mode == "custom" else None)
+        graph = build_graph(plan, seed=seeds.seed)
     _progress.log(f"{graph.n_clusters:,} clusters (largest {int(graph.cluster_sizes[0]):,}), "
                   f"{graph.n_latents:,} latents")
     n_features = resolve_n_features(graph.n_latents, n_features)
-    with _progress.stage(f"embedding: d = {dim}, {dtype.name}, embed seed {embed_seed}"):
-        X = embed(graph, dim, embed_seed, dtype)
+    with _progress.stage(f"embedding: d = {dim}, {dtype.name}, embed seed {seeds.embed}"):
+        X = embed(graph, dim, seeds.embed, dtype)
     with _progress.stage("labels"):
-        values = draw_labels(graph, value_seed)
+        values = draw_labels(graph, seeds.value)
     with _progress.stage(f"features: {n_features:,} columns, "
                          f"{'binary' if binary else 'latent values'}"):
         features = ground_truth_features(graph, values.latent_value, n_features, binary)
-    return Dataset(graph, X, values, features, point_metadata(graph), embed_seed)
+    return Dataset(graph, X, values, features, point_metadata(graph), seeds.embed)
 
 
 def save_dataset(dataset: Dataset, outdir: str | os.PathLike, compress: bool = False
@@ -123,6 +117,39 @@ def write_dataset_files(paths: io.DatasetPaths, X: np.ndarray, y: np.ndarray,
         io.save_arrays(paths.metadata, compress, **meta)
         if graph is not None:
             save_graph(paths.graph, graph)
+
+
+def export_dataset(graph_file: str | os.PathLike, embedding_file: str | os.PathLike,
+                   values_file: str | os.PathLike, outdir: str | os.PathLike,
+                   n_features: int | None = None, binary: bool = False,
+                   compress: bool = False) -> io.DatasetPaths:
+    """Write the users' files of a dataset from the stage outputs (the workflow's path).
+
+    Parameters
+    ----------
+    graph_file, embedding_file, values_file : the files of ``generate-graph``, ``embed``
+        (``X.npy``) and ``label``.
+    outdir : folder of the dataset files (named as in spec section 7).
+    n_features, binary, compress : as for :func:`generate` and :func:`save_dataset`.
+    """
+    from percolation_tms.labels import load_values
+    from percolation_tms.percolation import load_graph
+
+    graph = load_graph(graph_file)
+    values = load_values(values_file, graph)
+    try:
+        X = np.load(embedding_file, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise io.InputFileError(f"embedding {str(embedding_file)!r} is not a readable .npy "
+                                f"file ({exc})") from exc
+    if X.ndim != 2 or X.shape[0] != graph.n_points:
+        raise io.InputFileError(f"embedding {str(embedding_file)!r} has shape {X.shape}; the "
+                                f"graph has {graph.n_points} points")
+    with _progress.stage("features"):
+        features = ground_truth_features(graph, values.latent_value, n_features, binary)
+    paths = io.DatasetPaths(outdir, graph.size, X.shape[1], graph.seed)
+    write_dataset_files(paths, X, values.y, features, point_metadata(graph), graph, compress)
+    return paths
 
 
 @dataclass(frozen=True)

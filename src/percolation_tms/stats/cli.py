@@ -26,7 +26,7 @@ def register(subparsers) -> None:
 
 
 def _describe(args) -> None:
-    from percolation_tms.percolation.graph import check_count
+    from percolation_tms.checks import check_count
     from percolation_tms.stats.describe import write_description
 
     check_count("knn_min_cluster", args.knn_min_cluster)

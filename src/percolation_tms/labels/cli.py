@@ -1,0 +1,24 @@
+"""``label`` (stage 3): latent values and the regression labels y."""
+
+from __future__ import annotations
+
+from percolation_tms.percolation.cli import add_seed_arguments
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("label", help="stage 3: latent values and labels y")
+    p.add_argument("--graph", required=True, metavar="GRAPH.npz")
+    add_seed_arguments(p, value=True)
+    p.add_argument("--out", required=True, metavar="VALUES.npz")
+    p.set_defaults(func=_label)
+
+
+def _label(args) -> None:
+    from percolation_tms import _progress
+    from percolation_tms.labels import draw_labels, save_values
+    from percolation_tms.percolation import load_graph
+
+    graph = load_graph(args.graph)
+    with _progress.stage(f"labels of {graph.n_points:,} points"):
+        values = draw_labels(graph, args.value_seed)
+    save_values(args.out, values)
