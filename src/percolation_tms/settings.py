@@ -39,10 +39,22 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "setting", "add_arguments", "from_arguments", "to_dict", "from_dict", "option_name",
-    "add_outputs", "resolve_outputs", "is_int", "is_real", "check_positive_int",
-    "check_non_negative_int", "check_positive_real", "check_choice", "check_seeds",
+    "add_arguments",
+    "add_outputs",
+    "check_choice",
+    "check_non_negative_int",
+    "check_positive_int",
+    "check_positive_real",
+    "check_seeds",
     "check_unit_interval",
+    "from_arguments",
+    "from_dict",
+    "is_int",
+    "is_real",
+    "option_name",
+    "resolve_outputs",
+    "setting",
+    "to_dict",
 ]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import sparse
 
 from percolation_tms import _progress, io
+from percolation_tms.checks import check_count
 from percolation_tms.embedding import embed
 from percolation_tms.embedding.embed import resolve_dtype
 from percolation_tms.features import (
@@ -18,8 +19,6 @@ from percolation_tms.features import (
     resolve_n_features,
 )
 from percolation_tms.labels import Values, draw_labels
-from percolation_tms.seeds import dataset_seeds
-from percolation_tms.checks import check_count
 from percolation_tms.percolation.graph import (
     Graph,
     build_graph,
@@ -27,6 +26,7 @@ from percolation_tms.percolation.graph import (
     resolve_create_prob,
     save_graph,
 )
+from percolation_tms.seeds import dataset_seeds
 
 METADATA_KEYS = ("cluster_id", "cluster_size", "latent_tree_height")
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from percolation_tms import io
-from percolation_tms.labels import _kernels
 from percolation_tms.checks import work_stripes
+from percolation_tms.labels import _kernels
 from percolation_tms.percolation.graph import Graph
 from percolation_tms.seeds import value_seed_of
 

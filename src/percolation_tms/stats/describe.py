@@ -47,6 +47,7 @@ def describe(main_file: str | os.PathLike, knn_min_cluster: int = KNN_MIN_CLUSTE
     degrees = measures.point_degrees(graph.edges, graph.n_points)
     in_large = data.metadata.cluster_size >= DEGREE_MIN_CLUSTER
     row["degree_kl"] = measures.degree_kl(degrees[in_large]) if in_large.any() else np.nan
+    row["degree_min_cluster"] = DEGREE_MIN_CLUSTER
     row.update(y_mean=float(y.mean()), y_std=float(y.std()))
     row.update(measures.coordinate_moments(X))
     row["isotropy_p"] = measures.isotropy_pvalue(X)
@@ -74,6 +75,9 @@ def describe(main_file: str | os.PathLike, knn_min_cluster: int = KNN_MIN_CLUSTE
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(X.shape[0], size=min(PCA_SAMPLE, X.shape[0]), replace=False))
     arrays = {
+        # what the arrays describe, so that a reader pairs them with their summary row
+        "mode": np.str_(graph.mode), "size": np.int64(graph.size), "dim": np.int64(X.shape[1]),
+        "seed": np.int64(graph.seed),
         "cluster_sizes": sizes,
         "degree_values": degree_values, "degree_counts": degree_counts,
         "height_values": np.flatnonzero(height_counts),
