@@ -10,6 +10,7 @@ from scipy import sparse
 
 from percolation_tms import _progress, io
 from percolation_tms.checks import check_count
+from percolation_tms.dataset.config import DatasetConfig
 from percolation_tms.embedding import embed
 from percolation_tms.embedding.embed import resolve_dtype
 from percolation_tms.features import (
@@ -23,10 +24,8 @@ from percolation_tms.percolation.graph import (
     Graph,
     build_graph,
     plan_clusters,
-    resolve_create_prob,
     save_graph,
 )
-from percolation_tms.seeds import dataset_seeds
 
 METADATA_KEYS = ("cluster_id", "cluster_size", "latent_tree_height")
 
@@ -64,23 +63,31 @@ class Dataset:
         return io.DatasetPaths(outdir, self.graph.size, self.dim, self.graph.seed)
 
 
-def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | None = None,
-             graph_seed: int | None = None, embed_seed: int | None = None,
-             value_seed: int | None = None, dtype="float64", n_features: int | None = None,
-             binary: bool = False) -> Dataset:
+def generate(mode: str, size: int, dim: int, seed: int, **options) -> Dataset:
     """Generate a dataset: graph, embedding, labels and ground-truth features.
 
-    Seeds: the dataset seed S gives graph S, embed S + 10000, value S + 20000; each may be
-    overridden.  Every argument is validated before any work starts (``n_features`` against
-    the number of latents once the graph is known).
+    Parameters
+    ----------
+    mode : ``"one_cluster"``, ``"distribution"`` or ``"custom"``.
+    size, dim : N points in R^d.
+    seed : the dataset seed S (graph S, embed S + 10000, value S + 20000).
+    **options : any other setting of :class:`~percolation_tms.dataset.config.DatasetConfig`
+        (``create_prob``, ``graph_seed``, ``embed_seed``, ``value_seed``, ``dtype``,
+        ``n_features``, ``binary``), with its defaults.
+
+    Every setting is validated before any work starts (``n_features`` against the number of
+    latents once the graph is known).
     """
-    create_prob = resolve_create_prob(mode, create_prob)
-    size = check_count("size", size)
-    dim = check_count("dim", dim)
-    seeds = dataset_seeds(seed, graph_seed, embed_seed, value_seed)
-    dtype = resolve_dtype(dtype)
-    if n_features is not None:
-        check_count("n_features", n_features)
+    return generate_dataset(DatasetConfig(mode=mode, size=size, dim=dim, seed=seed, **options))
+
+
+def generate_dataset(config: DatasetConfig) -> Dataset:
+    """:func:`generate` for a config."""
+    mode, size, dim = config.mode, config.size, config.dim
+    create_prob = config.resolved_create_prob
+    seeds = config.seeds
+    dtype = resolve_dtype(config.dtype)
+    n_features, binary = config.n_features, config.binary
 
     with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {seeds.graph}"):
         plan = plan_clusters(mode, size, seeds.graph, create_prob if mode == "custom" else None)
