@@ -11,10 +11,11 @@ import pandas as pd
 from percolation_tms import _progress, io
 from percolation_tms.dataset import load_dataset
 from percolation_tms.stats import measures
+from percolation_tms.stats.config import DescribeConfig
 
 DEGREE_MIN_CLUSTER = 100  # degrees are measured inside clusters of at least this many points
-KNN_MIN_CLUSTER = 1000  # spec: 5-NN MSE on points of clusters >= 1000 points
-KNN_K = 5
+KNN_MIN_CLUSTER = DescribeConfig.knn_min_cluster  # spec: 5-NN MSE on clusters >= 1000 points
+KNN_K = DescribeConfig.knn_k
 # k-NN test points: a seeded random subset of the held-out 10 % when that is larger.  The
 # search is brute force (exact), so its cost is test points x training points, N^2 / 10 when
 # every point is in a large cluster (one_cluster mode; distribution mode from about 10M
