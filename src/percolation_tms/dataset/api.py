@@ -82,7 +82,14 @@ def generate(mode: str, size: int, dim: int, seed: int, **options) -> Dataset:
 
 
 def generate_dataset(config: DatasetConfig) -> Dataset:
-    """:func:`generate` for a config."""
+    """:func:`generate` for a :class:`~percolation_tms.dataset.config.DatasetConfig`.
+
+    Returns
+    -------
+    Dataset
+        The graph, X (N, d) of the config's dtype, the values (y and the latent values), the
+        CSR ground-truth features (N, k) and the per-point metadata.
+    """
     mode, size, dim = config.mode, config.size, config.dim
     create_prob = config.resolved_create_prob
     seeds = config.seeds
@@ -107,7 +114,19 @@ def generate_dataset(config: DatasetConfig) -> Dataset:
 
 def save_dataset(dataset: Dataset, outdir: str | os.PathLike, compress: bool = False
                  ) -> io.DatasetPaths:
-    """Write the four files of a dataset (spec section 7 plus the graph file), atomically."""
+    """Write the four files of a dataset (spec section 7 plus the graph file), atomically.
+
+    Parameters
+    ----------
+    dataset : from :func:`generate`.
+    outdir : the folder; the files are named ``percolation_dataset_size<N>_dim<D>_seed<S>*``.
+    compress : zip-compress the ``.npz`` files (slower; they load the same way).
+
+    Returns
+    -------
+    io.DatasetPaths
+        The paths written (``.main``, ``.features``, ``.metadata``, ``.graph``).
+    """
     paths = dataset.paths(outdir)
     write_dataset_files(paths, dataset.X, dataset.y, dataset.features, dataset.metadata,
                         dataset.graph, compress)
@@ -172,8 +191,21 @@ class LoadedDataset:
 
 
 def load_dataset(main_file: str | os.PathLike, need_graph: bool = False) -> LoadedDataset:
-    """Read a dataset from its main ``<stem>.npz`` and the files beside it, checking that they
-    belong together (same number of rows)."""
+    """Read a dataset from its main ``<stem>.npz`` and the files beside it.
+
+    Parameters
+    ----------
+    main_file : the dataset's ``<stem>.npz``; ``<stem>_gt_features.npz``,
+        ``<stem>_gt_metadata.npz`` and (when present, or required by ``need_graph``)
+        ``<stem>_graph.npz`` are read from beside it.
+    need_graph : raise ``io.InputFileError`` when the graph file is missing.
+
+    Returns
+    -------
+    LoadedDataset
+        X, y, the CSR features, the metadata and the graph (None when absent), checked to
+        belong together (same number of rows).
+    """
     from percolation_tms.percolation import load_graph
 
     paths = io.DatasetPaths.from_main_file(main_file)
@@ -212,7 +244,18 @@ def filter_dataset(main_file: str | os.PathLike, min_size: int | None = None,
 
     Rows of X, y, features and metadata stay aligned; feature columns left empty are dropped;
     the graph file (when present) is restricted to the kept clusters, its node ids renumbered.
-    The derived files are named ``<stem>_minsize<A>_maxsize<B>...`` and load the same way.
+
+    Parameters
+    ----------
+    main_file : the dataset's ``<stem>.npz``.
+    min_size, max_size : the cluster sizes kept (either may be None: no bound).
+    outdir : where to write (default: beside the input).
+    compress : zip-compress the ``.npz`` files.
+
+    Returns
+    -------
+    io.DatasetPaths
+        The derived files, named ``<stem>_minsize<A>_maxsize<B>...``; they load the same way.
     """
     if min_size is None and max_size is None:
         raise ValueError("give --min-size and/or --max-size")
