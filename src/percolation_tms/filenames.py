@@ -34,3 +34,11 @@ SAE_RECOVERY_BY_DEPTH = "recovery_by_depth.csv"
 SAE_RECOVERY_BY_FREQUENCY = "recovery_by_frequency.csv"
 SAE_DICTIONARY = "dictionary.npz"  # sae-synthetic only: the known directions
 SAE_TIMINGS = "timings.json"  # wall-clock seconds, apart so the result files are reproducible
+
+# ------------------------------------------------------------------------------ persian rug
+PERSIANRUG_RESULTS = "results.csv"  # one row per (kind, n, m, p, seed): loss and statistics
+PERSIANRUG_CURVES = "curves.csv"  # Gaussian limit, linear optimum, high-sparsity law on grids
+PERSIANRUG_WEIGHTS = "weights.npz"  # trained W_in, W_out, b; the rug's rows, a, b
+PERSIANRUG_CONFIG = "config.json"
+PERSIANRUG_FILES = {"results": PERSIANRUG_RESULTS, "curves": PERSIANRUG_CURVES,
+                    "weights": PERSIANRUG_WEIGHTS, "config": PERSIANRUG_CONFIG}

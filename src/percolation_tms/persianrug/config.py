@@ -26,7 +26,7 @@ RUG_FITS = ("exact", "adam")
 DTYPES = ("float32", "float64")
 
 # Defaults (specification sections 2 and 4).
-STEPS = 3000
+STEPS = 1500
 BATCH_SIZE = 1024
 LR_SCALE = 3e-3  # lr = LR_SCALE / sqrt(n)
 BETA1 = 0.9
@@ -169,7 +169,8 @@ def _check_n(name, n):
 
 def _check_ratio(r):
     if not is_real(r) or not 0 < r <= 1:
-        raise ValueError(f"ratios must be in (0, 1], got {r!r}")
+        raise ValueError(f"ratios must be in (0, 1] (m = int(n r) must not exceed n), "
+                         f"got {r!r}")
 
 
 def _check_kind(kind):
