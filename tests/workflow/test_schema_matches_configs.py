@@ -22,6 +22,7 @@ SECTIONS = {
         "statistics": "its own section (describe)",
     }),
     ("percolation", "statistics"): ("percolation_tms.stats.config:DescribeConfig", {}),
+    ("persian_rug",): ("percolation_tms.persianrug.config:PersianRugConfig", {}),
 }
 
 

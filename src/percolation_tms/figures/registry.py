@@ -81,6 +81,14 @@ _SAE = {
     "inputs": "sae_percolation", "folder": "sae", "category": "Sparse autoencoders",
     "subcategory": "Percolation dataset"}
 
+_PERSIANRUG = dict(
+    module="percolation_tms.figures.persianrug",
+    reader="percolation_tms.figures.persianrug:read_persianrug",
+    reads=("persian-rug's results.csv (any kinds, any number of runs), curves.csv and "
+           "weights.npz"),
+    inputs="persian_rug", folder="persianrug", category="Persian Rug",
+    subcategory="Large-n toy models")
+
 FIGURES: dict[str, Figure] = {
     **_group(["cluster_sizes", "degrees", "hierarchy", "embedding", "feature_frequency",
               "baselines"], **_PERCOLATION),
@@ -101,4 +109,6 @@ FIGURES: dict[str, Figure] = {
         name="sae_mmcs", **{
             **_SAE, "inputs": "sae_synthetic", "subcategory": "Known dictionary",
             "reads": "sae-synthetic's metrics.csv, recovery.csv and config.json"}),
+    **_group(["persianrug_loss_vs_ratio", "persianrug_loss_vs_p", "persianrug_symmetry",
+              "persianrug_weights"], **_PERSIANRUG),
 }
