@@ -26,6 +26,7 @@ TOY_PERCOLATION = config["toy_models"]["percolation"]
 TOY_PHASE_DIAGRAM = config["toy_models"]["phase_diagram"]
 SAE_PERCOLATION = config["sae"]["percolation"]
 SAE_SYNTHETIC = config["sae"]["synthetic"]
+PERSIAN_RUG = config["persian_rug"]
 
 Dataset = namedtuple("Dataset", ["mode", "size", "dim", "seed"])
 
@@ -227,6 +228,26 @@ def sae_seconds(settings):
         return 1.5e-8 * n * d * d * atoms * settings["epochs"] * saes_per_size
 
     return seconds
+
+
+def persian_rug_runtime(wildcards, attempt):
+    """Run time of one job: 5 minutes plus, for trained models, 10 ns per batch sample,
+    feature and hidden unit and step (measured 3.5 ms a step at n = 512, m = 128 with one
+    thread), tripled; for the rug, 30 s per (cell, seed) at the large n and 3 s below; in
+    minutes, times the attempt."""
+    part = wildcards.part
+    cells = [(n, r, p) for n in PERSIAN_RUG["n_features"] for r in PERSIAN_RUG["ratios"]
+             for p in PERSIAN_RUG["probabilities"]] * len(PERSIAN_RUG["seeds"])
+    if part == "trained":
+        seconds = sum(3e-8 * PERSIAN_RUG["batch_size"] * n * n * r * PERSIAN_RUG["steps"]
+                      for n, r, p in cells)
+    elif part == "rug":
+        large = (len(PERSIAN_RUG["large_n_features"]) * len(PERSIAN_RUG["ratios"])
+                 * len(PERSIAN_RUG["probabilities"]) * len(PERSIAN_RUG["seeds"]))
+        seconds = 30 * large + 3 * len(cells)
+    else:
+        seconds = 60
+    return attempt * (5 + math.ceil(seconds / 60))
 
 
 # ------------------------------------------------------------------------------ targets

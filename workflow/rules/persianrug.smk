@@ -3,9 +3,6 @@
 # persian_rug: n, m/n, p and seeds. The three jobs run side by side; every setting is a param,
 # so changing one reruns the jobs it feeds and the figures after them.
 
-PERSIAN_RUG = config["persian_rug"]
-
-
 rule persian_rug:
     output:
         results="results/persianrug/{part}/results.csv",
@@ -42,7 +39,7 @@ rule persian_rug:
     resources:
         # The rug's fit sample and evaluation chunks at n = 8192 (about 0.6 GB at peak).
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=lambda wildcards, attempt: persian_rug_minutes(wildcards.part) * attempt,
+        runtime=persian_rug_runtime,
     conda:
         "../envs/percolation-tms.yaml"
     shell:
@@ -61,24 +58,6 @@ rule persian_rug:
         " --ks-samples {params.ks_samples}"
         " --results {output.results} --curves {output.curves}"
         " --weights {output.weights} --config {output.config} > {log} 2>&1"
-
-
-def persian_rug_minutes(part):
-    """Run time of one job: 5 minutes plus, for trained models, 10 ns per batch sample,
-    feature and hidden unit and step (measured 3.5 ms a step at n = 512, m = 128 with one
-    thread), tripled; for the rug, 10 s per (cell, seed) at n = 8192 and 1 s below."""
-    cells = [(n, r, p) for n in PERSIAN_RUG["n_features"] for r in PERSIAN_RUG["ratios"]
-             for p in PERSIAN_RUG["probabilities"]] * len(PERSIAN_RUG["seeds"])
-    if part == "trained":
-        seconds = sum(3e-8 * PERSIAN_RUG["batch_size"] * n * n * r * PERSIAN_RUG["steps"]
-                      for n, r, p in cells)
-    elif part == "rug":
-        large = (len(PERSIAN_RUG["large_n_features"]) * len(PERSIAN_RUG["ratios"])
-                 * len(PERSIAN_RUG["probabilities"]) * len(PERSIAN_RUG["seeds"]))
-        seconds = 30 * large + 3 * len(cells)
-    else:
-        seconds = 60
-    return 5 + math.ceil(seconds / 60)
 
 
 # The files the Persian Rug figures read (figure registry: inputs): every job's table, the
