@@ -158,6 +158,13 @@ def _loss_panels(data: PersianRugData, out_path, along: str) -> object:
         else:
             curve = curve[np.isclose(curve.ratio, value)]
         curve = curve.sort_values(x_name)
+        # The curves over the data's range (a factor 2 either side): at m/n -> 1 the loss
+        # falls to 0 and would squash the log axis.
+        x_data = here.loc[here.kind != "theory", x_name]
+        if len(x_data):
+            curve = curve[(curve[x_name] >= x_data.min() / 2)
+                          & (curve[x_name] <= min(x_data.max() * 2, 0.9 if along == "ratio"
+                                                  else 1.0))]
         if len(curve):
             (line,) = ax.plot(curve[x_name], curve.gaussian_limit, color=THEORY_COLOR,
                               linewidth=1.2)
@@ -231,6 +238,7 @@ def plot_persianrug_symmetry(data: PersianRugData, out_path):
                         ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center",
                                 fontsize=7, color="white" if norm(grid[i, j]) < 0.6
                                 else "black")
+            ax.grid(False)
             ax.set_xticks(range(ps.size), [f"{p:g}" for p in ps])
             ax.set_yticks(range(ratios.size), [f"{r:g}" for r in ratios])
             if row == 0:
@@ -302,16 +310,19 @@ def plot_persianrug_weights(data: PersianRugData, out_path):
         ax = fig.add_subplot(grid[0, 2 * col])
         image = ax.imshow(w[:small, :small], cmap=style.DIVERGING_CMAP, norm=norm_small)
         ax.set_title(f"{name}: W[:{small}, :{small}]")
+        ax.grid(False)
         ax_b = fig.add_subplot(grid[0, 2 * col + 1])
         ax_b.imshow(bias[:small, None], cmap=style.DIVERGING_CMAP, norm=norm_small,
                     aspect="auto")
         ax_b.set_xticks([0], ["b"])
         ax_b.set_yticks([])
+        ax_b.grid(False)
         top += [ax, ax_b]
         ax = fig.add_subplot(grid[1, 2 * col:2 * col + 2])
         big = ax.imshow(w[:block, :block], cmap=style.DIVERGING_CMAP, norm=norm_large,
                         interpolation="nearest")
         ax.set_title(f"{name}: W[:{block}, :{block}]")
+        ax.grid(False)
         middle.append(ax)
     fig.colorbar(image, ax=top, label="W_ij, b_i", shrink=0.8)
     fig.colorbar(big, ax=middle, label="W_ij", shrink=0.8)
