@@ -1,12 +1,18 @@
 import math
 from collections import namedtuple
 
-from snakemake.utils import validate
+import sys
+
+from percolation_tms import workflow_config
 
 
-# Stops the run before any job starts if a key is unknown, mistyped or out of range; fills in
-# the defaults of every key the config leaves out.
-validate(config, schema="../schemas/config.schema.yaml")
+# Stops the run before any job starts if a key is unknown, mistyped or out of range, with a
+# few lines naming the key (snakemake.utils.validate would print the whole schema and config);
+# fills in the defaults of every key the config leaves out, as validate(set_default=True) does.
+try:
+    workflow_config.validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+except workflow_config.ConfigError as error:
+    sys.exit(str(error))
 
 
 wildcard_constraints:
