@@ -180,8 +180,8 @@ def _write_npy(member: IO, array: np.ndarray) -> None:
     # A Fortran-ordered array (and not also C-ordered) is stored as its transpose's C order.
     data = array if array.flags.c_contiguous else array.T
     flat = memoryview(data.reshape(-1).view(np.uint8))
-    for start in range(0, flat.nbytes, _CHUNK_BYTES):
-        member.write(flat[start:start + _CHUNK_BYTES])
+    member.writelines(flat[start:start + _CHUNK_BYTES]
+                      for start in range(0, flat.nbytes, _CHUNK_BYTES))
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -27,8 +27,8 @@ BAD_CONFIGS = [
     ("size 0", {"percolation": {"datasets": [ONE_GROUP | {"sizes": [0]}]}},
      ["- percolation.datasets[0].sizes[0] = 0: should be >= 1"]),
     ("unknown mode", {"percolation": {"datasets": [ONE_GROUP | {"mode": "bethe"}]}},
-     ["- percolation.datasets[0].mode = 'bethe': should be one of one_cluster, distribution, "
-      "custom"]),
+     ["- percolation.datasets[0].mode = 'bethe': should be one of ",
+      "one of one_cluster, distribution, custom"]),
     ("empty seed list", {"percolation": {"datasets": [ONE_GROUP | {"seeds": []}]}},
      ["- percolation.datasets[0].seeds = []: should have at least 1 item"]),
     ("empty model-seed list", {"toy_models": {"percolation": {"seeds": []}}},

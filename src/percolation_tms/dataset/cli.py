@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
     add_seed_arguments(p, embed=True, value=True)
     _export_arguments(p, dtype=True)
+    p.add_argument("--ignore-memory-check", action="store_true",
+                   help="start even if the estimated peak memory exceeds what is available")
     p.set_defaults(func=_generate)
 
     p = subparsers.add_parser(
@@ -103,8 +105,10 @@ def _export_arguments(p, dtype: bool) -> None:
 
 def _generate(args) -> None:
     from percolation_tms import _progress
-    from percolation_tms.dataset import generate, save_dataset
+    from percolation_tms.dataset import generate, memory, save_dataset
 
+    if not args.ignore_memory_check:  # refuse before any work rather than die midway
+        memory.check_fits(args.mode, args.size, args.dim, args.dtype, "generate")
     dataset = generate(args.mode, args.size, args.dim, args.seed, args.create_prob,
                        args.graph_seed, args.embed_seed, args.value_seed, args.dtype,
                        args.n_features, args.binary)
