@@ -18,6 +18,7 @@ BIG = ["generate", "--mode", "distribution", "--size", "20000000", "--dim", "100
 @pytest.fixture
 def little_memory(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 4 * 2**30)
+    monkeypatch.setattr(memory, "_resident_bytes", lambda: 0)
 
 
 def test_a_dataset_too_big_is_refused_before_any_work(tmp_path, little_memory, monkeypatch,
@@ -91,10 +92,26 @@ def measured_peak_bytes(argv) -> int:
     return int(out.stdout) * 1024
 
 
+def test_the_built_graph_is_checked_again_with_its_own_depth(monkeypatch):
+    from percolation_tms.dataset import generate
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 0)
+    monkeypatch.setattr(memory, "_resident_bytes", lambda: 10 * 2**20)
+    with pytest.raises(memory.MemoryCheckError, match=r"its trees' mean depth: \d+"):
+        generate("one_cluster", 2000, 8, 0, memory_check=True)
+    assert generate("one_cluster", 2000, 8, 0).X.shape == (2000, 8)
+
+
 @pytest.mark.parametrize("mode, size, dim", [("distribution", 200_000, 50),
                                              ("one_cluster", 50_000, 50)])
 def test_the_estimate_bounds_the_measured_peak(tmp_path, mode, size, dim):
+    # With the graph's own mean depth the estimate is the fit of measured peaks; it bounds
+    # this run's peak, and not by more than half of it.
+    from percolation_tms.percolation import generate_graph
+
+    graph = generate_graph(mode, size, 0)
+    mean_depth = float(graph.depth[:size].mean())
     peak = measured_peak_bytes(["generate", "--mode", mode, "--size", str(size), "--dim",
                                 str(dim), "--seed", "0", "--outdir", str(tmp_path)])
-    estimate = memory.estimate_peak_bytes(mode, size, dim, "float64", "generate")
-    assert peak <= estimate <= 2 * peak, (peak, estimate)
+    estimate = memory.estimate_peak_bytes(mode, size, dim, "float64", "generate", mean_depth)
+    assert peak <= estimate <= 1.5 * peak, (peak, estimate)

@@ -68,12 +68,14 @@ class Dataset:
 def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | None = None,
              graph_seed: int | None = None, embed_seed: int | None = None,
              value_seed: int | None = None, dtype="float64", n_features: int | None = None,
-             binary: bool = False) -> Dataset:
+             binary: bool = False, memory_check: bool = False) -> Dataset:
     """Generate a dataset: graph, embedding, labels and ground-truth features.
 
     Seeds: the dataset seed S gives graph S, embed S + 10000, value S + 20000; each may be
     overridden.  Every argument is validated before any work starts (``n_features`` against
-    the number of latents once the graph is known).
+    the number of latents once the graph is known). With ``memory_check``, once the graph is
+    built (a small part of the work) the peak memory is estimated from its actual tree depths
+    and ``memory.MemoryCheckError`` raised if it exceeds what the machine has.
     """
     create_prob = resolve_create_prob(mode, create_prob)
     size = check_count("size", size)
@@ -94,6 +96,11 @@ def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | Non
     _progress.log(f"{graph.n_clusters:,} clusters (largest {int(graph.cluster_sizes[0]):,}), "
                   f"{graph.n_latents:,} latents")
     n_features = resolve_n_features(graph.n_latents, n_features)
+    if memory_check:
+        from percolation_tms.dataset import memory
+
+        memory.check_fits(mode, size, dim, dtype.name, "generate",
+                          mean_depth=float(graph.depth[:graph.n_points].mean()))
     with _progress.stage(f"embedding: d = {dim}, {dtype.name}, embed seed {embed_seed}"):
         X = embed(graph, dim, embed_seed, dtype)
     with _progress.stage("labels"):

@@ -107,11 +107,14 @@ def _generate(args) -> None:
     from percolation_tms import _progress
     from percolation_tms.dataset import generate, memory, save_dataset
 
-    if not args.ignore_memory_check:  # refuse before any work rather than die midway
+    # Refuse before any work rather than die midway; then again once the graph is built, from
+    # its actual tree depths (the feature matrix's size varies with the seed).
+    check = not args.ignore_memory_check
+    if check:
         memory.check_fits(args.mode, args.size, args.dim, args.dtype, "generate")
     dataset = generate(args.mode, args.size, args.dim, args.seed, args.create_prob,
                        args.graph_seed, args.embed_seed, args.value_seed, args.dtype,
-                       args.n_features, args.binary)
+                       args.n_features, args.binary, memory_check=check)
     paths = save_dataset(dataset, args.outdir, args.compress)
     _progress.log(f"wrote {paths.main}")
 

@@ -13,11 +13,15 @@ size) at d = 100 and N = 1e5, 1e6, 3e6, both modes, float64 and float32 (docs/pe
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 #: Python with numpy, scipy, pandas and numba loaded, and the kernels' code: the peak of a
 #: command on a tiny dataset.
-INTERPRETER_BYTES = 300 * 2**20
+INTERPRETER_BYTES = 200 * 2**20
+
+#: The fit plus 3 %: the measured peaks scatter by about 1 % around it.
+FIT_MARGIN = 1.03
 
 #: Bytes per stored value of the feature matrix: a float64 value and an int32 column index.
 FEATURE_VALUE_BYTES = 12
@@ -26,7 +30,7 @@ FEATURE_VALUE_BYTES = 12
 # (N x d) some number of times, the feature matrix (one stored value per point and ancestor
 # latent: N times the mean depth) and per-point arrays (graph, values, metadata).
 _COEFFICIENTS = {
-    "generate": (1.0, 1.0, 400),
+    "generate": (1.0, 1.0, 200),
     "generate_graph": (0.0, 0.0, 250),
     "embed": (1.0, 0.0, 300),
     "label": (0.0, 0.0, 250),
@@ -41,16 +45,21 @@ STAGES = tuple(_COEFFICIENTS)
 _ITEMSIZE = {"float64": 8, "float32": 4}
 
 
-def mean_depth_bound(mode: str, size: int) -> float:
-    """An upper bound of the mean number of ancestor latents of a point (a row's stored
-    values in the feature matrix). One cluster of N points has trees of mean depth about
-    sqrt(N) (measured: 0.9-1.5 sqrt(N) at N = 1e3..1e4, 1.0 at 1e6); in distribution mode the
-    clusters are small and the mean depth grows like ln N (4.3 at 1e3, 9.8 at 1e6). Custom
-    mode can come as close to one cluster as its create_prob allows, so it gets that bound."""
+def typical_mean_depth(mode: str, size: int) -> float:
+    """The mean number of ancestor latents of a point (its row's stored values in the feature
+    matrix) that a dataset of this mode and size typically has.
+
+    One cluster of N points has trees of mean depth about 1.2 sqrt(N), but it varies with
+    the seed (measured: 0.6 to 2.1 sqrt(N) over 3-20 seeds at each N = 1e3 .. 1e6); in
+    distribution mode the clusters are small and the mean depth grows like ln N (at most 6.2
+    at N = 1e3, 10.4 at 1e5, 9.8 at 1e6). Custom mode can come as close to one cluster as
+    its create_prob allows, so it gets that figure. Once a graph is built, its own mean depth
+    (``graph.depth[:N].mean()``) replaces this guess.
+    """
     size = max(int(size), 1)
     if mode == "distribution":
         return 0.75 * math.log(size) + 2.0
-    return 1.15 * math.sqrt(size) + 50.0
+    return 1.25 * math.sqrt(size) + 20.0
 
 
 class MemoryCheckError(ValueError):
@@ -58,7 +67,7 @@ class MemoryCheckError(ValueError):
 
 
 def estimate_peak_bytes(mode: str, size: int, dim: int, dtype: str = "float64",
-                        stage: str = "generate") -> int:
+                        stage: str = "generate", mean_depth: float | None = None) -> int:
     """Expected peak resident memory (bytes) of one dataset command.
 
     Parameters
@@ -73,6 +82,8 @@ def estimate_peak_bytes(mode: str, size: int, dim: int, dtype: str = "float64",
     stage : str
         One of :data:`STAGES`: ``generate`` is the whole command; the others are the workflow's
         jobs of the same names.
+    mean_depth : float, optional
+        The graph's mean point depth when it is known; else :func:`typical_mean_depth`.
     """
     if stage not in _COEFFICIENTS:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}; got {stage!r}")
@@ -81,9 +92,11 @@ def estimate_peak_bytes(mode: str, size: int, dim: int, dtype: str = "float64",
     x_copies, feature_copies, per_point = _COEFFICIENTS[stage]
     itemsize = 8 if stage == "describe" else _ITEMSIZE[dtype]
     extra = _DESCRIBE_BLOCKS if stage == "describe" else 0
-    features = FEATURE_VALUE_BYTES * size * mean_depth_bound(mode, size)
-    return int(INTERPRETER_BYTES + extra + x_copies * size * dim * itemsize
-               + feature_copies * features + per_point * size)
+    if mean_depth is None:
+        mean_depth = typical_mean_depth(mode, size)
+    features = FEATURE_VALUE_BYTES * size * mean_depth
+    return int(FIT_MARGIN * (INTERPRETER_BYTES + extra + x_copies * size * dim * itemsize
+                             + feature_copies * features + per_point * size))
 
 
 def available_bytes() -> int | None:
@@ -94,26 +107,38 @@ def available_bytes() -> int | None:
 
 
 def check_fits(mode: str, size: int, dim: int, dtype: str = "float64",
-               stage: str = "generate", available: int | None = None) -> None:
-    """Raise MemoryCheckError if the stage's estimate exceeds the available memory.
+               stage: str = "generate", mean_depth: float | None = None,
+               available: int | None = None) -> None:
+    """Raise MemoryCheckError if the stage's estimated peak exceeds the available memory.
 
-    ``available`` defaults to :func:`available_bytes`; nothing is checked when it is unknown.
+    ``available`` defaults to :func:`available_bytes` plus what this process already holds
+    (a check after the graph is built counts the graph in the peak); nothing is checked when
+    the machine's memory is unknown.
     """
-    needed = estimate_peak_bytes(mode, size, dim, dtype, stage)
+    needed = estimate_peak_bytes(mode, size, dim, dtype, stage, mean_depth)
     if available is None:
-        available = available_bytes()
+        free = available_bytes()
+        available = None if free is None else free + _resident_bytes()
     if available is None or needed <= available:
         return
     hints = []
     if dtype == "float64" and stage != "describe":
-        smaller = estimate_peak_bytes(mode, size, dim, "float32", stage)
+        smaller = estimate_peak_bytes(mode, size, dim, "float32", stage, mean_depth)
         hints.append(f"--dtype float32 (about {_gib(smaller)})")
     hints.append("building it in shards (plan-shards, generate-shard, export --manifest; "
-                 "docs/percolation.md)")
+                 "docs/performance.md)")
+    depth = "" if mean_depth is None else f" (its trees' mean depth: {mean_depth:.0f})"
     raise MemoryCheckError(
-        f"N = {size:,}, d = {dim}, {dtype} needs about {_gib(needed)} of memory, and "
+        f"N = {size:,}, d = {dim}, {dtype} needs about {_gib(needed)} of memory{depth}, and "
         f"{_gib(available)} is available: try {' or '.join(hints)}, or pass "
         "--ignore-memory-check to try anyway")
+
+
+def _resident_bytes() -> int:
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _gib(n_bytes: int) -> str:
