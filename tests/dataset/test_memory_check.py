@@ -28,7 +28,7 @@ def test_a_dataset_too_big_is_refused_before_any_work(tmp_path, little_memory, m
     def no_work(*args, **kwargs):
         raise AssertionError("generate started although the dataset cannot fit")
 
-    monkeypatch.setattr(dataset, "generate", no_work)
+    monkeypatch.setattr(dataset, "generate_dataset", no_work)
     status = cli.main(["-q", *BIG, "--outdir", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2

@@ -6,6 +6,8 @@ import sys
 from percolation_tms import workflow_config
 from percolation_tms.dataset.memory import estimate_peak_bytes
 
+from percolation_tms.figures.registry import FIGURES
+
 
 # Stops the run before any job starts if a key is unknown, mistyped or out of range, with a
 # few lines naming the key (snakemake.utils.validate would print the whole schema and config);
@@ -146,30 +148,11 @@ def shard_points(wildcards):
 
 
 # ------------------------------------------------------------------------------ figures
-# One figure per dataset setting (mode, size, dim), over that setting's seeds.
-PERCOLATION_FIGURES = [
-    "cluster_sizes",
-    "degrees",
-    "hierarchy",
-    "embedding",
-    "feature_frequency",
-    "baselines",
-]
-# One figure over every model kind of the synthetic sweep (the others drawn once per run are
-# listed in figures.smk).
-TOY_FIGURES = [
-    "tms_wtw",
-    "tms_weights",
-    "tms_represented",
-    "tms_feature_dimensionality",
-    "tms_loss",
-]
-# One figure over every SAE kind trained on the dataset of sae.percolation.
-SAE_FIGURES = [
-    "sae_recovery_depth",
-    "sae_recovery_frequency",
-    "sae_tradeoff",
-]
+# Every figure of the registry; the files each reads are the group FIGURE_INPUTS[name], filled
+# by the rule files (a list of files, or an input function of the wildcards).
+FIGURE_INPUTS = {}
+PER_SETTING_FIGURES = [name for name, figure in FIGURES.items() if figure.per_setting]
+RUN_FIGURES = [name for name, figure in FIGURES.items() if not figure.per_setting]
 
 
 def setting_statistics(wildcards):
@@ -189,6 +172,9 @@ def setting_statistics(wildcards):
         dim=wildcards.dim,
         seed=seeds,
     )
+
+
+FIGURE_INPUTS["percolation_setting"] = setting_statistics
 
 
 # ------------------------------------------------------------------------------ resources
@@ -295,7 +281,7 @@ def figure_files():
     """Every figure of the run (PNG and PDF)."""
     settings = sorted({(d.mode, d.size, d.dim) for d in DATASETS})
     files = []
-    for figure in PERCOLATION_FIGURES:
+    for figure in PER_SETTING_FIGURES:
         files += expand(
             getattr(rules, f"plot_{figure}").output,
             zip,

@@ -1,25 +1,26 @@
 # Figures: `percolation-tms plot NAME` draws one figure (PNG, and a PDF beside it) from the
-# files the stages wrote. Every figure has a rule of its own (plot_<name>), made in the two
-# loops below (figures per dataset setting, figures per run), and a caption of its own
-# (workflow/report/<name>.rst) for the report. The figure lists and input functions are in
-# common.smk.
+# files the stages wrote. Every figure of the registry (percolation_tms.figures.registry) has a
+# rule of its own (plot_<name>), made in the two loops below (figures per dataset setting,
+# figures per run), and a caption of its own (workflow/report/<name>.rst) for the report. The
+# files a figure reads are the group FIGURE_INPUTS[figure.inputs], filled by the stage's rule
+# file.
 
-for figure in PERCOLATION_FIGURES:
+for figure in PER_SETTING_FIGURES:
 
     rule:
         name:
             f"plot_{figure}"
         input:
-            setting_statistics,
+            FIGURE_INPUTS[FIGURES[figure].inputs],
         output:
             png=report(
-                f"results/figures/percolation/{{mode}}/size{{size}}_dim{{dim}}/{figure}.png",
+                f"results/figures/{FIGURES[figure].folder}/{{mode}}/size{{size}}_dim{{dim}}/{figure}.png",
                 caption=f"../report/{figure}.rst",
-                category="Percolation datasets",
-                subcategory="{mode}, N = {size}, d = {dim}",
+                category=FIGURES[figure].category,
+                subcategory=FIGURES[figure].subcategory,
                 labels={"figure": figure, "mode": "{mode}", "N": "{size}", "d": "{dim}"},
             ),
-            pdf=f"results/figures/percolation/{{mode}}/size{{size}}_dim{{dim}}/{figure}.pdf",
+            pdf=f"results/figures/{FIGURES[figure].folder}/{{mode}}/size{{size}}_dim{{dim}}/{figure}.pdf",
         params:
             figure=figure,
         log:
@@ -37,83 +38,22 @@ for figure in PERCOLATION_FIGURES:
             " --out {output.png} > {log} 2>&1"
 
 
-# The figures drawn once per run: name -> (the files it reads, its folder under
-# results/figures/, its report category and subcategory).
-TOY_RUN_FILES = expand(
-    [
-        rules.train_toy_synthetic.output.weights,
-        rules.train_toy_synthetic.output.measurements,
-        rules.train_toy_synthetic.output.metrics,
-    ],
-    model=TOY_SYNTHETIC["models"],
-)
-TOY_PERCOLATION_RUN_FILES = expand(
-    [
-        rules.train_toy_percolation.output.weights,
-        rules.train_toy_percolation.output.measurements,
-        rules.train_toy_percolation.output.metrics,
-    ],
-    model=TOY_PERCOLATION["models"],
-    **dataset_columns([TOY_DATASET]),
-)
-SAE_SWEEP_FILES = expand(
-    [
-        rules.train_sae.output.metrics,
-        rules.train_sae.output.recovery_by_depth,
-        rules.train_sae.output.recovery_by_frequency,
-    ],
-    kind=SAE_PERCOLATION["kinds"],
-    **dataset_columns([SAE_DATASET]),
-)
-SAE_SYNTHETIC_FILES = expand(
-    [
-        rules.sae_synthetic.output.metrics,
-        rules.sae_synthetic.output.recovery,
-        rules.sae_synthetic.output.config,
-    ],
-    kind=SAE_SYNTHETIC["kinds"],
-)
-RUN_FIGURES = {
-    **{
-        figure: (TOY_RUN_FILES, "toymodels", "Toy models", "Synthetic features")
-        for figure in TOY_FIGURES
-    },
-    "tms_phase_diagram": (
-        rules.phase_diagram.output,
-        "toymodels",
-        "Toy models",
-        "Phase diagram",
-    ),
-    "percolation_superposition": (
-        TOY_PERCOLATION_RUN_FILES,
-        "toymodels",
-        "Toy models",
-        "Percolation features",
-    ),
-    **{
-        figure: (SAE_SWEEP_FILES, "sae", "Sparse autoencoders", "Percolation dataset")
-        for figure in SAE_FIGURES
-    },
-    "sae_mmcs": (SAE_SYNTHETIC_FILES, "sae", "Sparse autoencoders", "Known dictionary"),
-}
-
-
-for figure, (inputs, folder, category, subcategory) in RUN_FIGURES.items():
+for figure in RUN_FIGURES:
 
     rule:
         name:
             f"plot_{figure}"
         input:
-            inputs,
+            FIGURE_INPUTS[FIGURES[figure].inputs],
         output:
             png=report(
-                f"results/figures/{folder}/{figure}.png",
+                f"results/figures/{FIGURES[figure].folder}/{figure}.png",
                 caption=f"../report/{figure}.rst",
-                category=category,
-                subcategory=subcategory,
+                category=FIGURES[figure].category,
+                subcategory=FIGURES[figure].subcategory,
                 labels={"figure": figure},
             ),
-            pdf=f"results/figures/{folder}/{figure}.pdf",
+            pdf=f"results/figures/{FIGURES[figure].folder}/{figure}.pdf",
         params:
             figure=figure,
         log:

@@ -104,3 +104,23 @@ rule sae_synthetic:
         " --dict-ratios {params.dict_ratios} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --lr {params.lr} --seed {params.seed}"
         " {params.standardize} --out {params.outdir} > {log} 2>&1"
+
+
+# The files the SAE figures read (figure registry: inputs).
+FIGURE_INPUTS["sae_percolation"] = expand(
+    [
+        rules.train_sae.output.metrics,
+        rules.train_sae.output.recovery_by_depth,
+        rules.train_sae.output.recovery_by_frequency,
+    ],
+    kind=SAE_PERCOLATION["kinds"],
+    **dataset_columns([SAE_DATASET]),
+)
+FIGURE_INPUTS["sae_synthetic"] = expand(
+    [
+        rules.sae_synthetic.output.metrics,
+        rules.sae_synthetic.output.recovery,
+        rules.sae_synthetic.output.config,
+    ],
+    kind=SAE_SYNTHETIC["kinds"],
+)

@@ -105,3 +105,24 @@ rule phase_diagram:
         " --grid-size {params.grid_size} --steps {params.steps}"
         " --batch-size {params.batch_size} --seeds {params.seeds}"
         " --out {params.outdir} > {log} 2>&1"
+
+
+# The files the toy-model figures read (figure registry: inputs).
+FIGURE_INPUTS["toy_synthetic"] = expand(
+    [
+        rules.train_toy_synthetic.output.weights,
+        rules.train_toy_synthetic.output.measurements,
+        rules.train_toy_synthetic.output.metrics,
+    ],
+    model=TOY_SYNTHETIC["models"],
+)
+FIGURE_INPUTS["toy_percolation"] = expand(
+    [
+        rules.train_toy_percolation.output.weights,
+        rules.train_toy_percolation.output.measurements,
+        rules.train_toy_percolation.output.metrics,
+    ],
+    model=TOY_PERCOLATION["models"],
+    **dataset_columns([TOY_DATASET]),
+)
+FIGURE_INPUTS["toy_phase_diagram"] = rules.phase_diagram.output

@@ -7,15 +7,13 @@ functions are attributes of this package too (``figures.plot_cluster_sizes``), i
 use so that the command line does not load matplotlib for other commands.
 """
 
-import importlib
-
-from percolation_tms.figures.cli import FIGURES
+from percolation_tms.figures.registry import FIGURES
 
 
 def __getattr__(name: str):
     figure = name.removeprefix("plot_")
     if name.startswith("plot_") and figure in FIGURES:
-        return getattr(importlib.import_module(FIGURES[figure][0]), name)
+        return FIGURES[figure].plot_function()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,0 +1,104 @@
+"""The figure registry: every figure of the project, once.
+
+The command ``percolation-tms plot NAME`` and its ``--help``, the workflow (one rule per figure,
+made in a loop over this table in ``workflow/rules/figures.smk``), the report's captions and
+the tests all read this table.  Adding a figure is: a ``plot_<name>(data, out_path)`` function
+in ``module``, a caption ``workflow/report/<name>.rst``, and an entry here.  Its ``inputs`` key
+names a group of files the workflow already knows (``FIGURE_INPUTS`` in the rule files); a new
+group is one more entry there.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+# Report captions live beside the workflow: workflow/report/<name>.rst.
+CAPTION_DIR = Path("workflow") / "report"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure.
+
+    name : the figure's name (its file is ``<name>.png`` / ``.pdf``, its rule ``plot_<name>``).
+    module : the module holding ``plot_<name>(data, out_path)``.
+    reader : ``"module:function"`` reading the ``--inputs`` files into ``data``.
+    reads : what ``--inputs`` takes, for ``--help``.
+    inputs : the workflow's group of input files (a key of ``FIGURE_INPUTS``).
+    per_setting : drawn once per dataset setting (mode, size, dim) rather than once per run.
+    folder : the figure's folder under ``results/figures/``.
+    category, subcategory : where the report files it.
+    """
+
+    name: str
+    module: str
+    reader: str
+    reads: str
+    inputs: str
+    folder: str
+    category: str
+    subcategory: str = ""
+    per_setting: bool = False
+
+    @property
+    def caption(self) -> Path:
+        """The caption file, relative to the top of the checkout."""
+        return CAPTION_DIR / f"{self.name}.rst"
+
+    def plot_function(self):
+        return getattr(importlib.import_module(self.module), f"plot_{self.name}")
+
+    def read_function(self):
+        module, function = self.reader.split(":")
+        return getattr(importlib.import_module(module), function)
+
+
+def _group(names, **common) -> dict[str, Figure]:
+    return {name: Figure(name=name, **common) for name in names}
+
+
+_PERCOLATION = {
+    "module": "percolation_tms.figures.percolation",
+    "reader": "percolation_tms.figures.inputs:read_percolation_stats",
+    "reads": ("describe's arrays.npz and summary.csv of every seed of one setting (mode, size, "
+           "dim), in any order"),
+    "inputs": "percolation_setting", "folder": "percolation", "category": "Percolation datasets",
+    "subcategory": "{mode}, N = {size}, d = {dim}", "per_setting": True}
+_TOY = {
+    "module": "percolation_tms.figures.toymodels",
+    "reader": "percolation_tms.figures.inputs:read_toy_models",
+    "reads": ("measurements.npz, weights.npz, metrics.csv and config.json of every train-toy "
+           "run (model kinds and seed groups; the runs of one model kind are merged)"),
+    "inputs": "toy_synthetic", "folder": "toymodels", "category": "Toy models",
+    "subcategory": "Synthetic features"}
+_SAE = {
+    "module": "percolation_tms.figures.sae",
+    "reader": "percolation_tms.figures.sae:read_sae_runs",
+    "reads": ("train-sae's metrics.csv, recovery_by_depth.csv, recovery_by_frequency.csv and "
+           "config.json of one or more sweeps"),
+    "inputs": "sae_percolation", "folder": "sae", "category": "Sparse autoencoders",
+    "subcategory": "Percolation dataset"}
+
+FIGURES: dict[str, Figure] = {
+    **_group(["cluster_sizes", "degrees", "hierarchy", "embedding", "feature_frequency",
+              "baselines"], **_PERCOLATION),
+    **_group(["tms_wtw", "tms_weights", "tms_represented", "tms_feature_dimensionality",
+              "tms_loss"], **_TOY),
+    "tms_phase_diagram": Figure(
+        name="tms_phase_diagram", module="percolation_tms.figures.toymodels",
+        reader="percolation_tms.figures.inputs:read_phase_diagram",
+        reads="the phase_diagram.npz written by phase-diagram", inputs="toy_phase_diagram",
+        folder="toymodels", category="Toy models", subcategory="Phase diagram"),
+    "percolation_superposition": Figure(
+        name="percolation_superposition", **{
+            **_TOY, "inputs": "toy_percolation", "subcategory": "Percolation features",
+            "reads": ("measurements.npz, weights.npz, metrics.csv and config.json of "
+                      "train-toy runs on percolation features")}),
+    **_group(["sae_recovery_depth", "sae_recovery_frequency", "sae_tradeoff"], **_SAE),
+    "sae_mmcs": Figure(
+        name="sae_mmcs", **{
+            **_SAE, "inputs": "sae_synthetic", "subcategory": "Known dictionary",
+            "reads": "sae-synthetic's metrics.csv, recovery.csv and config.json"}),
+}

@@ -1,0 +1,36 @@
+"""File names of every result the stages write: one home, imported by writers and readers.
+
+Commands take an explicit path per output (``percolation_tms.settings.add_outputs``); these are
+the default names under ``--out DIR``, and the names the readers and figures recognise.  The
+dataset files themselves follow the published datasets' naming (``io.DatasetPaths``).  Every
+file is described in ``docs/file-formats.md``.
+"""
+
+from __future__ import annotations
+
+# ------------------------------------------------------------------------------ shards
+SHARD_PLAN = "plan.npz"
+SHARD_MANIFEST = "manifest.json"
+
+# ------------------------------------------------------------------------------ statistics
+STATS_SUMMARY = "summary.csv"  # describe: one row of statistics of one dataset
+STATS_ARRAYS = "arrays.npz"  # describe: the arrays the percolation figures draw
+
+# ------------------------------------------------------------------------------ toy models
+TOY_WEIGHTS = "weights.npz"
+TOY_MEASUREMENTS = "measurements.npz"
+TOY_METRICS = "metrics.csv"
+TOY_CONFIG = "config.json"
+TOY_PHASE_DIAGRAM = "phase_diagram.npz"
+TOY_RUN_FILES = {"weights": TOY_WEIGHTS, "measurements": TOY_MEASUREMENTS,
+                 "metrics": TOY_METRICS, "config": TOY_CONFIG}
+
+# ------------------------------------------------------------------------------ sparse autoencoders
+SAE_WEIGHTS = "weights.npz"
+SAE_CONFIG = "config.json"
+SAE_METRICS = "metrics.csv"
+SAE_RECOVERY = "recovery.csv"
+SAE_RECOVERY_BY_DEPTH = "recovery_by_depth.csv"
+SAE_RECOVERY_BY_FREQUENCY = "recovery_by_frequency.csv"
+SAE_DICTIONARY = "dictionary.npz"  # sae-synthetic only: the known directions
+SAE_TIMINGS = "timings.json"  # wall-clock seconds, apart so the result files are reproducible
