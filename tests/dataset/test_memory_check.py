@@ -50,6 +50,7 @@ def test_float32_is_suggested_only_when_it_would_help(little_memory):
 
 def test_the_check_can_be_overridden(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(memory, "available_bytes", lambda: 1)  # nothing fits
+    monkeypatch.setattr(memory, "_resident_bytes", lambda: 0)
     argv = ["-q", "generate", "--mode", "distribution", "--size", "300", "--dim", "4",
             "--seed", "0", "--outdir", str(tmp_path)]
     assert cli.main(argv) == 2
