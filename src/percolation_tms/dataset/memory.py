@@ -28,20 +28,23 @@ FEATURE_VALUE_BYTES = 12
 
 # stage -> (copies of X, copies of the feature matrix, bytes per point). A stage holds X
 # (N x d) some number of times, the feature matrix (one stored value per point and ancestor
-# latent: N times the mean depth) and per-point arrays (graph, values, metadata).
+# latent: N times the mean depth) and per-point arrays (graph, values, metadata). Fitted to
+# peaks measured at d = 100 (docs/performance.md, "Memory"): the per-point bytes are the
+# fit's residual (40-95 B) rounded up.
 _COEFFICIENTS = {
     "generate": (1.0, 1.0, 200),
-    "generate_graph": (0.0, 0.0, 250),
-    "embed": (1.0, 0.0, 300),
-    "label": (0.0, 0.0, 250),
-    "export": (1.0, 1.0, 500),
-    "generate_shard": (1.0, 1.0, 500),
-    # float64 copies of X for the baselines (train, test, centred) and the k-NN distance
-    # blocks (256 MB); measured: 3.0 GB at N = 1e6, d = 100 (distribution), at least 4.4 GB
-    # at N = 3e5, d = 100 (one_cluster, mean depth 704)
+    "generate_graph": (0.0, 0.0, 80),
+    "embed": (1.0, 0.0, 120),
+    "label": (0.0, 0.0, 80),
+    "export": (1.0, 1.0, 150),
+    "generate_shard": (1.0, 1.0, 150),
+    # float64 copies of X for the baselines (train, test, centred) and the k-NN search's
+    # blocks: a 256 MiB distance block, its two temporaries and its argpartition indices.
+    # Measured: 1.5 GB at N = 1e5, d = 100 (distribution), 3.0 GB at 1e6; at least 4.4 GB at
+    # 3e5 in one_cluster mode (mean depth 704).
     "describe": (3.0, 1.5, 400),
 }
-_DESCRIBE_BLOCKS = 2**28
+_DESCRIBE_BLOCKS = 4 * 2**28
 STAGES = tuple(_COEFFICIENTS)
 _ITEMSIZE = {"float64": 8, "float32": 4}
 
