@@ -49,7 +49,7 @@ DOMAIN_SAE_INIT = 9  # sparse autoencoders: initial weights
 DOMAIN_SAE_BATCH = 10  # sparse autoencoders: minibatch order of one epoch
 DOMAIN_SAMPLE = 11  # subsampling of rows (statistics, percolation-feature inputs, figures)
 DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples of synthetic data
-DOMAIN_PERSIANRUG_DATA = 13  # persian rug: the inputs of one (purpose, row): batches, evaluation, fit
+DOMAIN_PERSIANRUG_DATA = 13  # persian rug: inputs of one (purpose, row): batches, evaluation, fit
 DOMAIN_PERSIANRUG_MODEL = 14  # persian rug: initial weights of a trained model, the rug's rows
 DOMAIN_STATS = 23  # statistics: train/test splits, row subsets, random rotation (stats/)
 

@@ -15,10 +15,10 @@ from percolation_tms.persianrug import (
     rug_kernel,
     rug_matrix,
     rug_statistics,
+    theory,
     train_large,
     weight_statistics,
 )
-from percolation_tms.persianrug import theory
 
 
 @pytest.mark.parametrize("m,p,want", [(2080, 0.044001, 4.583e-3), (704, 0.38, 8.270e-2),

@@ -76,7 +76,7 @@ def hidden_units(n: int, ratio: float) -> int:
 def _check_tuple(config, name, check_one):
     values = getattr(config, name)
     if not isinstance(values, tuple):
-        raise ValueError(f"{name} must be a tuple, got {values!r}")
+        raise ValueError(f"{name} must be a tuple, got {values!r}")  # noqa: TRY004 (CLI: exit 2)
     for value in values:
         check_one(value)
     if len(set(values)) != len(values):

@@ -17,8 +17,16 @@ from percolation_tms.persianrug._kernels import (
     PURPOSE_TRAIN,
 )
 
-__all__ = ["SparseBatch", "sample_batch", "row_capacity", "PURPOSE_TRAIN", "PURPOSE_EVAL",
-           "PURPOSE_FIT", "PURPOSE_KS", "PURPOSE_RUG_ADAM"]
+__all__ = [
+    "PURPOSE_EVAL",
+    "PURPOSE_FIT",
+    "PURPOSE_KS",
+    "PURPOSE_RUG_ADAM",
+    "PURPOSE_TRAIN",
+    "SparseBatch",
+    "row_capacity",
+    "sample_batch",
+]
 
 
 class SparseBatch(NamedTuple):

@@ -14,9 +14,8 @@ from typing import NamedTuple
 import numpy as np
 
 from percolation_tms import _rng
-from percolation_tms.persianrug import _kernels
+from percolation_tms.persianrug import _kernels, theory
 from percolation_tms.persianrug import config as cfg
-from percolation_tms.persianrug import theory
 from percolation_tms.persianrug.data import (
     PURPOSE_EVAL,
     PURPOSE_FIT,
