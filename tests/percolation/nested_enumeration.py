@@ -253,3 +253,33 @@ def split_cdf(n: int) -> list[Fraction]:
         cdf.append(cdf[-1] + q)
     cdf.append(Fraction(1))
     return cdf
+
+
+def tree_hierarchy_class(s: int, edges) -> tuple:
+    """Canonical form of (T, D) without merge ranks, up to relabelling the points: D encoded
+    recursively, each leaf tagged with the depths of the latents whose edge ends there."""
+    if s == 1:
+        return ("L",)
+    children = dendrogram(s, edges)
+
+    def encode(x, ports, level):
+        if x < s:
+            return ("L",) + tuple(sorted(ports.get(x, ())))
+        a, b, u, v = children[x]
+        ports = dict(ports)
+        ports[u] = ports.get(u, ()) + (level,)
+        ports[v] = ports.get(v, ()) + (level,)
+        ea, eb = encode(a, ports, level + 1), encode(b, ports, level + 1)
+        return ("N", min(ea, eb), max(ea, eb))
+
+    return encode(s + len(edges) - 1, {}, 0)
+
+
+def tree_hierarchy_law(s: int) -> dict:
+    """{(T, D) class: probability} under the coalescent (uniform over edge-ordered classes)."""
+    classes = ordered_classes(s)
+    law = {}
+    for edges in classes.values():
+        key = tree_hierarchy_class(s, edges)
+        law[key] = law.get(key, 0) + Fraction(1, len(classes))
+    return law

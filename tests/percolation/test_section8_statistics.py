@@ -11,9 +11,9 @@ from percolation_tms.dataset import generate
 from percolation_tms.stats import measures
 
 
-@pytest.fixture(scope="module")
-def distribution_100k():
-    return generate("distribution", 100_000, 128, seed=0)
+@pytest.fixture(scope="module", params=[False, True], ids=["coalescent", "nested"])
+def distribution_100k(request):
+    return generate("distribution", 100_000, 128, seed=0, nested=request.param)
 
 
 def test_cluster_size_exponent_within_two_sigma(distribution_100k):
@@ -67,15 +67,18 @@ def test_knn_on_points_of_large_clusters(distribution_100k):
     widely with its seed (seed 0 has a single such cluster); the bound is checked on the mean
     over the fixed seeds 0-4, and every seed must stay below the upper bound.
     """
+    nested = distribution_100k.graph.nested
     values = [_knn_on_large_clusters(distribution_100k)]
-    values += [_knn_on_large_clusters(generate("distribution", 100_000, 128, seed=s))
+    values += [_knn_on_large_clusters(generate("distribution", 100_000, 128, seed=s,
+                                               nested=nested))
                for s in range(1, 5)]
     assert 0.1 < float(np.mean(values)) < 0.4
     assert max(values) < 0.4
 
 
 @pytest.mark.slow
-def test_one_cluster_baselines():
+@pytest.mark.parametrize("nested", [False, True])
+def test_one_cluster_baselines(nested):
     """one_cluster, N = 10k, d = 128: mean > 0.3, ridge in (0.2, 0.5), 5-NN in (0.05, 0.4).
 
     With a single cluster every label shares the root's value, so a dataset's ridge MSE varies
@@ -83,7 +86,7 @@ def test_one_cluster_baselines():
     """
     mean_mse, ridge_mse, knn_mse = [], [], []
     for seed in range(6):
-        ds = generate("one_cluster", 10_000, 128, seed=seed)
+        ds = generate("one_cluster", 10_000, 128, seed=seed, nested=nested)
         train, test = measures.train_test_split(ds.X.shape[0])
         X, y = ds.X, ds.y
         mean_mse.append(measures.mse_mean_predictor(y[train], y[test]))
@@ -102,10 +105,11 @@ def _graph_neighbours(graph):
     return neighbours
 
 
-def test_one_nn_in_embedding_matches_one_nn_along_graph():
+@pytest.mark.parametrize("nested", [False, True])
+def test_one_nn_in_embedding_matches_one_nn_along_graph(nested):
     """distribution, N = 10k, d = 128: the 1-NN MSE in X and along graph neighbours (a random
     neighbour; a singleton, having none, counts an error of sqrt 2) agree within 0.05."""
-    ds = generate("distribution", 10_000, 128, seed=0)
+    ds = generate("distribution", 10_000, 128, seed=0, nested=nested)
     y = ds.y
     rng = np.random.default_rng(42)
     errors = []
@@ -115,9 +119,10 @@ def test_one_nn_in_embedding_matches_one_nn_along_graph():
     assert abs(np.mean(errors) - np.mean((y - y[nearest]) ** 2)) < 0.05
 
 
-def test_nearest_embedded_neighbours_are_graph_neighbours():
+@pytest.mark.parametrize("nested", [False, True])
+def test_nearest_embedded_neighbours_are_graph_neighbours(nested):
     """250 sampled points, d = 128: every graph neighbour is nearer than every other point."""
-    ds = generate("distribution", 10_000, 128, seed=1)
+    ds = generate("distribution", 10_000, 128, seed=1, nested=nested)
     X = ds.X.astype(np.float64)
     neighbours = _graph_neighbours(ds.graph)
     sq = np.einsum("ij,ij->i", X, X)
@@ -131,8 +136,9 @@ def test_nearest_embedded_neighbours_are_graph_neighbours():
         assert dist[neighbours[p]].max() < dist[~is_neighbour].min()
 
 
-def test_feature_rows_sum_to_the_parent_value_sum():
-    ds = generate("distribution", 20_000, 4, seed=3)
+@pytest.mark.parametrize("nested", [False, True])
+def test_feature_rows_sum_to_the_parent_value_sum(nested):
+    ds = generate("distribution", 20_000, 4, seed=3, nested=nested)
     n = ds.graph.n_points
     parent = ds.graph.latent_parent[:n]
     row_sums = np.asarray(ds.features.sum(axis=1)).ravel()

@@ -23,6 +23,7 @@ from percolation_tms.checks import check_count
 from percolation_tms.percolation.graph import (
     Graph,
     build_graph,
+    check_flag,
     plan_clusters,
     resolve_create_prob,
     save_graph,
@@ -67,8 +68,12 @@ class Dataset:
 def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | None = None,
              graph_seed: int | None = None, embed_seed: int | None = None,
              value_seed: int | None = None, dtype="float64", n_features: int | None = None,
-             binary: bool = False) -> Dataset:
+             binary: bool = False, nested: bool = False) -> Dataset:
     """Generate a dataset: graph, embedding, labels and ground-truth features.
+
+    ``nested=True`` builds the clusters by the size-consistent construction of docs/nested.md:
+    the same distribution at every size, and datasets of sizes N < N' from the same seeds
+    refine one another (:func:`percolation_tms.dataset.map_nested` gives the correspondence).
 
     Seeds: the dataset seed S gives graph S, embed S + 10000, value S + 20000; each may be
     overridden.  Every argument is validated before any work starts (``n_features`` against
@@ -81,10 +86,12 @@ def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | Non
     dtype = resolve_dtype(dtype)
     if n_features is not None:
         check_count("n_features", n_features)
+    nested = check_flag("nested", nested)
 
-    with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {seeds.graph}"):
+    with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {seeds.graph}"
+                         f"{', nested' if nested else ''}"):
         plan = plan_clusters(mode, size, seeds.graph, create_prob if mode == "custom" else None)
-        graph = build_graph(plan, seed=seeds.seed)
+        graph = build_graph(plan, seed=seeds.seed, nested=nested)
     _progress.log(f"{graph.n_clusters:,} clusters (largest {int(graph.cluster_sizes[0]):,}), "
                   f"{graph.n_latents:,} latents")
     n_features = resolve_n_features(graph.n_latents, n_features)
@@ -251,4 +258,4 @@ def _filter_graph(graph: Graph, keep_point: np.ndarray) -> Graph:
     sizes = graph.cluster_sizes[keep_cluster]
     return Graph(graph.mode, graph.create_prob, int(sizes.sum()), graph.graph_seed, graph.seed,
                  0, graph.cluster_ids[keep_cluster], sizes, parent, graph.depth[keep_node],
-                 edges)
+                 edges, graph.node_key[keep_node] if graph.nested else None)

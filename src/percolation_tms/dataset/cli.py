@@ -51,6 +51,21 @@ def register(subparsers) -> None:
     _export_arguments(p, dtype=False)
     p.set_defaults(func=_export)
 
+    p = subparsers.add_parser(
+        "map-nested", help="map a nested dataset onto a larger one from the same seeds",
+        description="For two datasets generated with --nested from the same seeds and mode "
+                    "(sizes N <= N'), write map.npz: the node of the larger dataset of every "
+                    "point and latent of the smaller, and for every point of the larger the "
+                    "point of the smaller it refines (docs/file-formats.md).",
+        epilog="example: percolation-tms map-nested --small a/percolation_dataset_size1000_dim"
+               "100_seed0.npz --large b/percolation_dataset_size10000_dim100_seed0.npz "
+               "--out map.npz")
+    p.add_argument("--small", required=True, metavar="FILE",
+                   help="the smaller dataset: its main file <stem>.npz or its _graph.npz")
+    p.add_argument("--large", required=True, metavar="FILE", help="the larger dataset")
+    p.add_argument("--out", required=True, metavar="MAP.npz")
+    p.set_defaults(func=_map_nested)
+
 
 def _export_arguments(p, dtype: bool) -> None:
     if dtype:
@@ -71,9 +86,18 @@ def _generate(args) -> None:
 
     dataset = generate(args.mode, args.size, args.dim, args.seed, args.create_prob,
                        args.graph_seed, args.embed_seed, args.value_seed, args.dtype,
-                       args.n_features, args.binary)
+                       args.n_features, args.binary, args.nested)
     paths = save_dataset(dataset, args.outdir, args.compress)
     _progress.log(f"wrote {paths.main}")
+
+
+def _map_nested(args) -> None:
+    from percolation_tms import _progress
+    from percolation_tms.dataset import map_nested_files
+
+    mapping = map_nested_files(args.small, args.large, args.out)
+    _progress.log(f"{int(mapping.persists.sum()):,} of {mapping.small_size:,} points persist, "
+                  f"{int((~mapping.persists).sum()):,} are refined -> {args.out}")
 
 
 def _filter(args) -> None:

@@ -20,6 +20,9 @@ def add_graph_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"dataset seed S: graph S, embed S+{EMBED_SEED_OFFSET}, "
                         f"value S+{VALUE_SEED_OFFSET}")
     p.add_argument("--graph-seed", type=int, help="override the graph seed")
+    p.add_argument("--nested", action="store_true",
+                   help="size-consistent construction (docs/nested.md): datasets of sizes "
+                        "N < N' from the same seeds refine one another (map-nested maps them)")
 
 
 def add_seed_arguments(p: argparse.ArgumentParser, embed: bool = False,
@@ -46,6 +49,6 @@ def _generate_graph(args) -> None:
 
     with _progress.stage(f"graph: {args.mode}, {args.size:,} points"):
         graph = generate_graph(args.mode, args.size, args.seed, args.create_prob,
-                               args.graph_seed)
+                               args.graph_seed, args.nested)
     save_graph(args.out, graph)
     _progress.log(f"{graph.n_clusters:,} clusters, {graph.n_latents:,} latents -> {args.out}")

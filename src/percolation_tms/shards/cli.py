@@ -38,7 +38,7 @@ def _plan(args) -> None:
     with _progress.stage(f"planning {args.size:,} points in {args.shards} shards"):
         manifest, plan = plan_shards(args.mode, args.size, args.dim, args.seed, args.shards,
                                      args.create_prob, args.graph_seed, args.embed_seed,
-                                     args.value_seed, args.dtype)
+                                     args.value_seed, args.dtype, args.nested)
     path = write_plan(args.outdir, manifest, plan)
     _progress.log(f"{manifest.n_clusters:,} clusters -> {path}")
 
