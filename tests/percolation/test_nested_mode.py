@@ -112,6 +112,27 @@ def test_hierarchy_shapes_at_eight_points():
     assert stats.chisquare(observed, expected).pvalue > 1e-3
 
 
+@pytest.mark.parametrize("nested", [False, True])
+def test_mean_height_matches_the_markov_branching_expectation(nested):
+    """one_cluster N = 300 over 400 seeds: the mean latent tree height against its exact
+    expectation under the Abel splits (E D(n) = n + sum_a q_n(a) (E D(a) + E D(n-a)), the
+    total depth), within 4 standard errors."""
+    from math import lgamma, log
+
+    n = 300
+    total = np.zeros(n + 1)
+    for m in range(2, n + 1):
+        a = np.arange(1, m)
+        logq = np.array([lgamma(m + 1) - lgamma(k + 1) - lgamma(m - k + 1) + (k - 1) * log(k)
+                         + (m - k - 1) * log(m - k) for k in a.tolist()])
+        q = np.exp(logq - log(2 * (m - 1)) - (m - 2) * log(m))
+        total[m] = m + np.sum(q * (total[a] + total[m - a]))
+    heights = np.array([generate_graph("one_cluster", n, seed, nested=nested).depth[:n].mean()
+                        for seed in range(400)])
+    error = heights.std(ddof=1) / np.sqrt(heights.shape[0])
+    assert abs(heights.mean() - total[n] / n) < 4 * error
+
+
 # ------------------------------------------------------------------ consistency across sizes
 PAIRS = [("distribution", 200, 201), ("distribution", 2000, 2001), ("distribution", 300, 3000),
          ("distribution", 3000, 30000), ("one_cluster", 100, 101), ("one_cluster", 400, 4000),
