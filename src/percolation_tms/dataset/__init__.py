@@ -6,6 +6,7 @@ from percolation_tms.dataset.api import (
     export_dataset,
     filter_dataset,
     generate,
+    generate_dataset,
     load_dataset,
     save_dataset,
     write_dataset_files,
@@ -13,5 +14,5 @@ from percolation_tms.dataset.api import (
 from percolation_tms.dataset.nested_map import NestedMap, map_nested, map_nested_files
 
 __all__ = ["Dataset", "LoadedDataset", "NestedMap", "export_dataset", "filter_dataset",
-           "generate", "load_dataset", "map_nested", "map_nested_files", "save_dataset",
-           "write_dataset_files"]
+           "generate", "generate_dataset", "load_dataset", "map_nested", "map_nested_files",
+           "save_dataset", "write_dataset_files"]

@@ -9,6 +9,8 @@ import numpy as np
 from scipy import sparse
 
 from percolation_tms import _progress, io
+from percolation_tms.checks import check_count
+from percolation_tms.dataset.config import DatasetConfig
 from percolation_tms.embedding import embed
 from percolation_tms.embedding.embed import resolve_dtype
 from percolation_tms.features import (
@@ -18,14 +20,10 @@ from percolation_tms.features import (
     resolve_n_features,
 )
 from percolation_tms.labels import Values, draw_labels
-from percolation_tms.seeds import dataset_seeds
-from percolation_tms.checks import check_count
 from percolation_tms.percolation.graph import (
     Graph,
     build_graph,
-    check_flag,
     plan_clusters,
-    resolve_create_prob,
     save_graph,
 )
 
@@ -65,33 +63,46 @@ class Dataset:
         return io.DatasetPaths(outdir, self.graph.size, self.dim, self.graph.seed)
 
 
-def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | None = None,
-             graph_seed: int | None = None, embed_seed: int | None = None,
-             value_seed: int | None = None, dtype="float64", n_features: int | None = None,
-             binary: bool = False, nested: bool = False) -> Dataset:
+def generate(mode: str, size: int, dim: int, seed: int, **options) -> Dataset:
     """Generate a dataset: graph, embedding, labels and ground-truth features.
 
-    ``nested=True`` builds the clusters by the size-consistent construction of docs/nested.md:
-    the same distribution at every size, and datasets of sizes N < N' from the same seeds
-    refine one another (:func:`percolation_tms.dataset.map_nested` gives the correspondence).
+    Parameters
+    ----------
+    mode : ``"one_cluster"``, ``"distribution"`` or ``"custom"``.
+    size, dim : N points in R^d.
+    seed : the dataset seed S (graph S, embed S + 10000, value S + 20000).
+    **options : any other setting of :class:`~percolation_tms.dataset.config.DatasetConfig`
+        (``create_prob``, ``graph_seed``, ``embed_seed``, ``value_seed``, ``dtype``,
+        ``n_features``, ``binary``, ``nested``), with its defaults.  ``nested=True`` builds
+        the clusters by the size-consistent construction of docs/nested.md: the same
+        distribution at every size, and datasets of sizes N < N' from the same seeds refine
+        one another (:func:`percolation_tms.dataset.map_nested` gives the correspondence).
 
-    Seeds: the dataset seed S gives graph S, embed S + 10000, value S + 20000; each may be
-    overridden.  Every argument is validated before any work starts (``n_features`` against
-    the number of latents once the graph is known).
+    Every setting is validated before any work starts (``n_features`` against the number of
+    latents once the graph is known).
     """
-    create_prob = resolve_create_prob(mode, create_prob)
-    size = check_count("size", size)
-    dim = check_count("dim", dim)
-    seeds = dataset_seeds(seed, graph_seed, embed_seed, value_seed)
-    dtype = resolve_dtype(dtype)
-    if n_features is not None:
-        check_count("n_features", n_features)
-    nested = check_flag("nested", nested)
+    return generate_dataset(DatasetConfig(mode=mode, size=size, dim=dim, seed=seed, **options))
+
+
+def generate_dataset(config: DatasetConfig) -> Dataset:
+    """:func:`generate` for a :class:`~percolation_tms.dataset.config.DatasetConfig`.
+
+    Returns
+    -------
+    Dataset
+        The graph, X (N, d) of the config's dtype, the values (y and the latent values), the
+        CSR ground-truth features (N, k) and the per-point metadata.
+    """
+    mode, size, dim = config.mode, config.size, config.dim
+    create_prob = config.resolved_create_prob
+    seeds = config.seeds
+    dtype = resolve_dtype(config.dtype)
+    n_features, binary = config.n_features, config.binary
 
     with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {seeds.graph}"
-                         f"{', nested' if nested else ''}"):
+                         f"{', nested' if config.nested else ''}"):
         plan = plan_clusters(mode, size, seeds.graph, create_prob if mode == "custom" else None)
-        graph = build_graph(plan, seed=seeds.seed, nested=nested)
+        graph = build_graph(plan, seed=seeds.seed, nested=config.nested)
     _progress.log(f"{graph.n_clusters:,} clusters (largest {int(graph.cluster_sizes[0]):,}), "
                   f"{graph.n_latents:,} latents")
     n_features = resolve_n_features(graph.n_latents, n_features)
@@ -107,7 +118,19 @@ def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | Non
 
 def save_dataset(dataset: Dataset, outdir: str | os.PathLike, compress: bool = False
                  ) -> io.DatasetPaths:
-    """Write the four files of a dataset (spec section 7 plus the graph file), atomically."""
+    """Write the four files of a dataset (spec section 7 plus the graph file), atomically.
+
+    Parameters
+    ----------
+    dataset : from :func:`generate`.
+    outdir : the folder; the files are named ``percolation_dataset_size<N>_dim<D>_seed<S>*``.
+    compress : zip-compress the ``.npz`` files (slower; they load the same way).
+
+    Returns
+    -------
+    io.DatasetPaths
+        The paths written (``.main``, ``.features``, ``.metadata``, ``.graph``).
+    """
     paths = dataset.paths(outdir)
     write_dataset_files(paths, dataset.X, dataset.y, dataset.features, dataset.metadata,
                         dataset.graph, compress)
@@ -172,8 +195,21 @@ class LoadedDataset:
 
 
 def load_dataset(main_file: str | os.PathLike, need_graph: bool = False) -> LoadedDataset:
-    """Read a dataset from its main ``<stem>.npz`` and the files beside it, checking that they
-    belong together (same number of rows)."""
+    """Read a dataset from its main ``<stem>.npz`` and the files beside it.
+
+    Parameters
+    ----------
+    main_file : the dataset's ``<stem>.npz``; ``<stem>_gt_features.npz``,
+        ``<stem>_gt_metadata.npz`` and (when present, or required by ``need_graph``)
+        ``<stem>_graph.npz`` are read from beside it.
+    need_graph : raise ``io.InputFileError`` when the graph file is missing.
+
+    Returns
+    -------
+    LoadedDataset
+        X, y, the CSR features, the metadata and the graph (None when absent), checked to
+        belong together (same number of rows).
+    """
     from percolation_tms.percolation import load_graph
 
     paths = io.DatasetPaths.from_main_file(main_file)
@@ -212,7 +248,18 @@ def filter_dataset(main_file: str | os.PathLike, min_size: int | None = None,
 
     Rows of X, y, features and metadata stay aligned; feature columns left empty are dropped;
     the graph file (when present) is restricted to the kept clusters, its node ids renumbered.
-    The derived files are named ``<stem>_minsize<A>_maxsize<B>...`` and load the same way.
+
+    Parameters
+    ----------
+    main_file : the dataset's ``<stem>.npz``.
+    min_size, max_size : the cluster sizes kept (either may be None: no bound).
+    outdir : where to write (default: beside the input).
+    compress : zip-compress the ``.npz`` files.
+
+    Returns
+    -------
+    io.DatasetPaths
+        The derived files, named ``<stem>_minsize<A>_maxsize<B>...``; they load the same way.
     """
     if min_size is None and max_size is None:
         raise ValueError("give --min-size and/or --max-size")

@@ -4,8 +4,8 @@ which also writes a sharded dataset's files (``merge-shards`` is its other name)
 
 from __future__ import annotations
 
-from percolation_tms.embedding.embed import DTYPES
-from percolation_tms.percolation.cli import add_graph_arguments, add_seed_arguments
+from percolation_tms import settings
+from percolation_tms.dataset.config import DatasetConfig
 
 
 def register(subparsers) -> None:
@@ -16,10 +16,8 @@ def register(subparsers) -> None:
                     "<stem>_graph.npz with <stem> = percolation_dataset_size<N>_dim<D>_seed<S>.",
         epilog="example: percolation-tms generate --mode distribution --size 100000 --dim 100 "
                "--seed 0 --outdir data/")
-    add_graph_arguments(p)
-    p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
-    add_seed_arguments(p, embed=True, value=True)
-    _export_arguments(p, dtype=True)
+    settings.add_arguments(p, DatasetConfig)
+    _output_arguments(p)
     p.set_defaults(func=_generate)
 
     p = subparsers.add_parser(
@@ -48,7 +46,8 @@ def register(subparsers) -> None:
                    help="a sharded dataset's manifest (instead of the three stage outputs)")
     p.add_argument("--shard-dir", help="with --manifest: folder of the shard files (default: "
                                        "the manifest's)")
-    _export_arguments(p, dtype=False)
+    settings.add_arguments(p, DatasetConfig, only=DatasetConfig.FEATURE_FIELDS)
+    _output_arguments(p)
     p.set_defaults(func=_export)
 
     p = subparsers.add_parser(
@@ -67,28 +66,10 @@ def register(subparsers) -> None:
     p.set_defaults(func=_map_nested)
 
 
-def _export_arguments(p, dtype: bool) -> None:
-    if dtype:
-        p.add_argument("--dtype", choices=tuple(DTYPES), default="float64",
-                       help="dtype of X (float32 halves memory and disk)")
-    p.add_argument("--n-features", type=int,
-                   help="keep the first K feature columns (1 <= K <= number of latents)")
-    p.add_argument("--binary", action="store_true",
-                   help="store 1 instead of the latent values z in the feature matrix")
+def _output_arguments(p) -> None:
     p.add_argument("--compress", action="store_true",
                    help="zip-compress the .npz files (slower; loads the same way)")
     p.add_argument("--outdir", required=True, help="output folder")
-
-
-def _generate(args) -> None:
-    from percolation_tms import _progress
-    from percolation_tms.dataset import generate, save_dataset
-
-    dataset = generate(args.mode, args.size, args.dim, args.seed, args.create_prob,
-                       args.graph_seed, args.embed_seed, args.value_seed, args.dtype,
-                       args.n_features, args.binary, args.nested)
-    paths = save_dataset(dataset, args.outdir, args.compress)
-    _progress.log(f"wrote {paths.main}")
 
 
 def _map_nested(args) -> None:
@@ -98,6 +79,15 @@ def _map_nested(args) -> None:
     mapping = map_nested_files(args.small, args.large, args.out)
     _progress.log(f"{int(mapping.persists.sum()):,} of {mapping.small_size:,} points persist, "
                   f"{int((~mapping.persists).sum()):,} are refined -> {args.out}")
+
+
+def _generate(args) -> None:
+    from percolation_tms import _progress
+    from percolation_tms.dataset import generate_dataset, save_dataset
+
+    dataset = generate_dataset(settings.from_arguments(DatasetConfig, args))
+    paths = save_dataset(dataset, args.outdir, args.compress)
+    _progress.log(f"wrote {paths.main}")
 
 
 def _filter(args) -> None:
@@ -113,19 +103,20 @@ def _export(args) -> None:
     from percolation_tms import _progress
     from percolation_tms.dataset import export_dataset
 
+    features = settings.given_or_default(DatasetConfig, args, DatasetConfig.FEATURE_FIELDS)
     stage_outputs = (args.graph, args.embedding, args.values)
     if args.manifest is not None:
         if any(stage_outputs):
             raise ValueError("give either --manifest or --graph/--embedding/--values, not both")
         from percolation_tms.shards import export_shards
 
-        export_shards(args.manifest, args.outdir, args.n_features, args.binary, args.compress,
-                      args.shard_dir)
+        export_shards(args.manifest, args.outdir, features["n_features"], features["binary"],
+                      args.compress, args.shard_dir)
         return
     if args.shard_dir is not None:
         raise ValueError("--shard-dir goes with --manifest")
     if not all(stage_outputs):
         raise ValueError("export needs --graph, --embedding and --values (or --manifest)")
     paths = export_dataset(args.graph, args.embedding, args.values, args.outdir,
-                           args.n_features, args.binary, args.compress)
+                           features["n_features"], features["binary"], args.compress)
     _progress.log(f"wrote {paths.main}")

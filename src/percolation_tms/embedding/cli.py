@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from percolation_tms.embedding.embed import DTYPES
-from percolation_tms.percolation.cli import add_seed_arguments
+from percolation_tms import settings
+from percolation_tms.dataset.config import DatasetConfig
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("embed", help="stage 2: embed a graph's points in R^d")
     p.add_argument("--graph", required=True, metavar="GRAPH.npz")
-    p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
-    add_seed_arguments(p, embed=True)
-    p.add_argument("--dtype", choices=tuple(DTYPES), default="float64")
+    settings.add_arguments(p, DatasetConfig, only=DatasetConfig.EMBED_FIELDS)
     p.add_argument("--out", required=True, metavar="X.npy")
     p.set_defaults(func=_embed)
 
@@ -23,8 +21,9 @@ def _embed(args) -> None:
     from percolation_tms.embedding import embed
     from percolation_tms.percolation import load_graph
 
+    options = settings.given_or_default(DatasetConfig, args, DatasetConfig.EMBED_FIELDS)
     graph = load_graph(args.graph)
     with _progress.stage(f"embedding {graph.n_points:,} points in d = {args.dim}"):
-        X = embed(graph, args.dim, args.embed_seed, args.dtype)
+        X = embed(graph, **options)
     with io.atomic_open(args.out) as handle:
         np.save(handle, X)

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from percolation_tms.embedding import _kernels
 from percolation_tms.checks import check_count, work_stripes
+from percolation_tms.embedding import _kernels
 from percolation_tms.percolation.graph import Graph
 from percolation_tms.seeds import embed_seed_of
 

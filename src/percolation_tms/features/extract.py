@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from percolation_tms.features import _kernels
 from percolation_tms.checks import check_count, work_stripes
+from percolation_tms.features import _kernels
 from percolation_tms.percolation.graph import Graph
 
 

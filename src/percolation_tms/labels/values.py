@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from percolation_tms import io
-from percolation_tms.labels import _kernels
 from percolation_tms.checks import work_stripes
+from percolation_tms.labels import _kernels
 from percolation_tms.percolation.graph import Graph
 from percolation_tms.seeds import value_seed_of
 
@@ -34,9 +34,19 @@ class Values:
 
 def draw_labels(graph: Graph, value_seed: int | None = None,
                 n_threads: int | None = None) -> Values:
-    """Draw z for every latent and e for every point; combine them into labels y.
+    """Draw z for every latent and e for every point; combine them into labels y (spec 4).
 
-    ``value_seed`` defaults to the dataset seed + 20000 (spec section 6).
+    Parameters
+    ----------
+    graph : the dataset's (or a shard's) graph.
+    value_seed : seed of the value streams; default the dataset seed + 20000 (spec section 6).
+    n_threads : threads of the kernel (the results do not depend on it).
+
+    Returns
+    -------
+    Values
+        ``y`` float64 (n_points,), ``latent_value`` z and ``value_sum`` (the sum of z over a
+        latent and its ancestors) float64 (n_latents,), and the seed used.
     """
     value_seed = value_seed_of(graph.seed, value_seed)
     latent_value = np.empty(graph.n_latents, dtype=np.float64)

@@ -3,8 +3,8 @@ also called ``merge-shards``, writes the standard files)."""
 
 from __future__ import annotations
 
-from percolation_tms.embedding.embed import DTYPES
-from percolation_tms.percolation.cli import add_graph_arguments, add_seed_arguments
+from percolation_tms import settings
+from percolation_tms.dataset.config import DatasetConfig
 
 
 def register(subparsers) -> None:
@@ -16,10 +16,8 @@ def register(subparsers) -> None:
                     "the standard files.",
         epilog="example: percolation-tms plan-shards --mode distribution --size 100000000 "
                "--dim 100 --seed 0 --dtype float32 --shards 20 --outdir big/")
-    add_graph_arguments(p)
-    p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
-    add_seed_arguments(p, embed=True, value=True)
-    p.add_argument("--dtype", choices=tuple(DTYPES), default="float64")
+    # the features are chosen when the shards are merged (export --n-features/--binary)
+    settings.add_arguments(p, DatasetConfig, exclude=DatasetConfig.FEATURE_FIELDS)
     p.add_argument("--shards", type=int, required=True, help="number of shards K >= 1")
     p.add_argument("--outdir", required=True)
     p.set_defaults(func=_plan)
@@ -36,9 +34,11 @@ def _plan(args) -> None:
     from percolation_tms.shards import plan_shards, write_plan
 
     with _progress.stage(f"planning {args.size:,} points in {args.shards} shards"):
-        manifest, plan = plan_shards(args.mode, args.size, args.dim, args.seed, args.shards,
-                                     args.create_prob, args.graph_seed, args.embed_seed,
-                                     args.value_seed, args.dtype, args.nested)
+        config = settings.from_arguments(DatasetConfig, args)
+        manifest, plan = plan_shards(config.mode, config.size, config.dim, config.seed,
+                                     args.shards, config.create_prob, config.graph_seed,
+                                     config.embed_seed, config.value_seed, config.dtype,
+                                     config.nested)
     path = write_plan(args.outdir, manifest, plan)
     _progress.log(f"{manifest.n_clusters:,} clusters -> {path}")
 
