@@ -34,8 +34,8 @@ def split_size(n: int, u: float) -> int:
 
 def nested_cluster(s: int, cluster_id: int, seed: int):
     """Returns (nodes, edges, row_of_leaf): nodes in preorder as dicts with key, size, depth,
-    parent (index), children (indices), leaves (list of leaf indices); edges[latent preorder
-    rank] = (leaf index u, leaf index v); row_of_leaf the uniform labelling."""
+    parent (index), children (indices), leaves (list of leaf indices), and for latents their
+    column; edges[column] = (leaf index u, leaf index v); row_of_leaf the uniform labelling."""
     nodes = []
 
     def grow(key, size, depth, parent, origin, first):
@@ -52,6 +52,24 @@ def nested_cluster(s: int, cluster_id: int, seed: int):
         return index
 
     grow(ROOT_KEY, s, 0, -1, ROOT_KEY, 0)
+    # Columns: a uniform linear extension, each step taking an available latent with
+    # probability (latents in its subtree) / (latents left), in preorder when scanning.
+    latents = [i for i, node in enumerate(nodes) if node["size"] >= 2]
+    stream = Stream(seed, _rng.DOMAIN_NESTED_SPLIT, cluster_id, 0)
+    available, order = [0], []
+    for left in range(s - 1, 0, -1):
+        r = stream.below(left)
+        available.sort()  # node indices are preorder
+        for i in available:
+            r -= nodes[i]["size"] - 1
+            if r < 0:
+                break
+        available.remove(i)
+        order.append(i)
+        available.extend(c for c in nodes[i]["children"] if nodes[c]["size"] >= 2)
+    assert sorted(order) == latents
+    for column, i in enumerate(order):
+        nodes[i]["column"] = column
     origin_of_leaf = {}
     for node in nodes:
         if node["size"] == 1:
@@ -61,7 +79,7 @@ def nested_cluster(s: int, cluster_id: int, seed: int):
     for i in range(s - 1, 0, -1):
         j = stream.below(i + 1)
         row_of_leaf[i], row_of_leaf[j] = row_of_leaf[j], row_of_leaf[i]
-    edges = []
+    edges = [None] * (s - 1)
     for node in nodes:
         if node["size"] < 2:
             continue
@@ -70,5 +88,5 @@ def nested_cluster(s: int, cluster_id: int, seed: int):
         for child in node["children"]:
             leaves = nodes[child]["leaves"]
             ends.append(min(leaves, key=lambda w: (mix64(base ^ origin_of_leaf[w]), w)))
-        edges.append(tuple(ends))
+        edges[node["column"]] = tuple(ends)
     return nodes, edges, row_of_leaf

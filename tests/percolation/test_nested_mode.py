@@ -29,8 +29,8 @@ def test_nested_cluster_matches_reference(s, cluster_id, seed):
     _nested.build_nested_clusters(ids, sizes, np.array([0, s]), np.array([0, n_latents]), seed,
                                   3, latent_parent, depth, edges, point_key, latent_key)
     nodes, ref_edges, row_of_leaf = nested_cluster(s, cluster_id, seed)
-    latents = [node for node in nodes if node["size"] >= 2]
-    column = {id(node): j for j, node in enumerate(latents)}
+    latents = sorted((node for node in nodes if node["size"] >= 2), key=lambda n: n["column"])
+    column = {id(node): node["column"] for node in latents}
     assert latent_key.tolist() == [node["key"] for node in latents]
     assert edges.tolist() == [[row_of_leaf[u], row_of_leaf[v]] for u, v in ref_edges]
     for node in nodes:
@@ -98,6 +98,21 @@ def test_tree_and_hierarchy_classes_at_five_points(nested):
     observed = np.array([counts[k] for k in law])
     expected = np.array([float(p) for p in law.values()]) * 3000
     assert stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_edge_ordered_classes_at_five_points(nested):
+    """one_cluster N = 5 over 2500 seeds: the tree with its edges in reverse column order (the
+    merge order in default mode; a uniform linear extension in nested mode) is uniform over
+    the 25 edge-ordered classes (Theorem 1), chi-square p > 1e-3."""
+    from nested_enumeration import ordered_class, ordered_classes
+
+    classes = list(ordered_classes(5))
+    counts = Counter(ordered_class(*_ordered_edges(
+        generate_graph("one_cluster", 5, seed, nested=nested), 0)) for seed in range(2500))
+    assert set(counts) <= set(classes)
+    observed = np.array([counts[c] for c in classes])
+    assert stats.chisquare(observed).pvalue > 1e-3
 
 
 def test_hierarchy_shapes_at_eight_points():

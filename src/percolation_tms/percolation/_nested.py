@@ -17,9 +17,12 @@ Streams: split uniform (graph seed, DOMAIN_NESTED_SPLIT, cluster id, node key); 
 (graph seed, DOMAIN_NESTED_EDGE, cluster id, 0) -- node keys are odd, so 0 is no node's key.
 
 Layout in the output arrays: as in the default mode (points, then latents in feature-column
-order); columns run in depth-first preorder of the hierarchy (child 0 first), so the root comes
-first and every latent before its children; a cluster's points get its rows in a uniformly
-random order.
+order).  A cluster's columns run in a uniformly random linear extension of its hierarchy (root
+first, every latent before its children) -- the law of the default mode's reverse merge order
+given the tree and hierarchy (docs/nested.md, Theorem 2) -- drawn from (graph seed,
+DOMAIN_NESTED_SPLIT, cluster id, 0) by taking, at each step, an available latent (one whose
+parent is placed) with probability proportional to the number of latents in its subtree.  A
+cluster's points get its rows in a uniformly random order.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def split_size(n, u):
 @njit(cache=True)
 def _build_one_nested(s, cluster_id, p0, q0, n_points, seed, latent_parent, depth, edges,
                       point_key, latent_key, nkey, nsize, nfirst, norigin, nparent, ndepth,
-                      ncolumn, nchild0, stack, leaf_origin, row_of_leaf):
+                      ncolumn, nchild0, stack, leaf_origin, row_of_leaf, fenwick):
     """Build one cluster of s >= 2 points into rows p0.. and columns q0.. (see module doc)."""
     # Top-down, depth-first preorder (child 0 first): node 0 is the root.
     nkey[0] = ROOT_KEY
@@ -121,6 +124,33 @@ def _build_one_nested(s, cluster_id, p0, q0, n_points, seed, latent_parent, dept
         stack[top + 1] = c1
         stack[top + 2] = c0
         top += 2
+    # Columns: a uniform linear extension.  ncolumn holds the preorder rank so far; the
+    # available latents' weights (latents in their subtrees) live in a Fenwick tree indexed by
+    # preorder rank, so drawing r uniform in [0, remaining) picks latent x with probability
+    # weight(x) / remaining.
+    n_latents = s - 1
+    for x in range(n_nodes):
+        if ncolumn[x] >= 0:
+            stack[ncolumn[x]] = x  # latent of each preorder rank
+    for i in range(n_latents + 1):
+        fenwick[i] = 0
+    _fenwick_add(fenwick, n_latents, 0, n_latents)
+    top_bit = 1
+    while top_bit * 2 <= n_latents:
+        top_bit *= 2
+    state = stream_state(seed, DOMAIN_NESTED_SPLIT, cluster_id, 0)
+    for t in range(n_latents):
+        r, state = next_below(state, n_latents - t)
+        rank = _fenwick_find(fenwick, n_latents, top_bit, r)
+        x = stack[rank]
+        _fenwick_add(fenwick, n_latents, rank, -(nsize[x] - 1))
+        for c in (nchild0[x], nchild0[x] + 1):
+            if nsize[c] >= 2:
+                _fenwick_add(fenwick, n_latents, ncolumn[c], nsize[c] - 1)
+        stack[n_latents + rank] = t  # column of the latent of this preorder rank
+    for x in range(n_nodes):
+        if ncolumn[x] >= 0:
+            ncolumn[x] = stack[n_latents + ncolumn[x]]
     # A uniformly random labelling of the leaves by the cluster's rows (Fisher-Yates).
     state = stream_state(seed, DOMAIN_NESTED_EDGE, cluster_id, 0)
     for i in range(s):
@@ -150,6 +180,27 @@ def _build_one_nested(s, cluster_id, p0, q0, n_points, seed, latent_parent, dept
         stop = start + nsize[x]
         edges[q0 + ncolumn[x], 0] = p0 + row_of_leaf[_argmin_leaf(base, leaf_origin, start, split)]
         edges[q0 + ncolumn[x], 1] = p0 + row_of_leaf[_argmin_leaf(base, leaf_origin, split, stop)]
+
+
+@njit(cache=True, inline="always")
+def _fenwick_add(fenwick, n, index, delta):
+    i = index + 1
+    while i <= n:
+        fenwick[i] += delta
+        i += i & (-i)
+
+
+@njit(cache=True, inline="always")
+def _fenwick_find(fenwick, n, top_bit, r):
+    """Smallest 0-based index whose prefix sum exceeds r (0 <= r < total)."""
+    pos = 0
+    step = top_bit
+    while step > 0:
+        if pos + step <= n and fenwick[pos + step] <= r:
+            pos += step
+            r -= fenwick[pos]
+        step //= 2
+    return pos
 
 
 @njit(cache=True, inline="always")
@@ -185,7 +236,8 @@ def build_nested_clusters(cluster_ids, cluster_sizes, point_offsets, latent_offs
         ndepth = np.empty(n_nodes, dtype=np.int64)
         ncolumn = np.empty(n_nodes, dtype=np.int64)
         nchild0 = np.empty(n_nodes, dtype=np.int64)
-        stack = np.empty(n_nodes + 1, dtype=np.int64)
+        stack = np.empty(max(n_nodes + 1, 2 * capacity), dtype=np.int64)
+        fenwick = np.empty(capacity, dtype=np.int64)
         leaf_origin = np.empty(capacity, dtype=np.uint64)
         row_of_leaf = np.empty(capacity, dtype=np.int64)
         for c in range(stripe, n_clusters, n_stripes):
@@ -199,7 +251,7 @@ def build_nested_clusters(cluster_ids, cluster_sizes, point_offsets, latent_offs
             _build_one_nested(s, cluster_ids[c], p0, latent_offsets[c], n_points, seed,
                               latent_parent, depth, edges, point_key, latent_key, nkey, nsize,
                               nfirst, norigin, nparent, ndepth, ncolumn, nchild0, stack,
-                              leaf_origin, row_of_leaf)
+                              leaf_origin, row_of_leaf, fenwick)
 
 
 @njit(cache=True)
