@@ -35,3 +35,15 @@ def test_generate_nested_and_map_small_onto_large(tmp_path, capsys):
                  str(tmp_path / "bad.npz")]) == 2
     assert "swap them" in capsys.readouterr().err
     assert not (tmp_path / "bad.npz").exists()
+
+
+def test_filter_keeps_the_node_keys_of_the_kept_clusters(tmp_path):
+    from percolation_tms.dataset import filter_dataset, load_dataset, save_dataset
+
+    ds = generate("distribution", 3000, 4, 1, nested=True)
+    paths = save_dataset(ds, tmp_path)
+    kept = load_dataset(filter_dataset(paths.main, min_size=5).main, need_graph=True).graph
+    keep = ds.metadata.cluster_size >= 5
+    keep_latent = np.repeat(ds.graph.cluster_sizes >= 5, ds.graph.cluster_sizes - 1)
+    np.testing.assert_array_equal(kept.node_key, ds.graph.node_key[np.concatenate([keep,
+                                                                                   keep_latent])])
