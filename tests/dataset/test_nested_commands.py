@@ -47,3 +47,19 @@ def test_filter_keeps_the_node_keys_of_the_kept_clusters(tmp_path):
     keep_latent = np.repeat(ds.graph.cluster_sizes >= 5, ds.graph.cluster_sizes - 1)
     np.testing.assert_array_equal(kept.node_key, ds.graph.node_key[np.concatenate([keep,
                                                                                    keep_latent])])
+
+
+def test_stage_commands_and_shards_take_nested(tmp_path):
+    import json
+
+    assert main(["-q", "generate-graph", "--mode", "one_cluster", "--size", "300", "--seed",
+                 "2", "--nested", "--out", str(tmp_path / "graph.npz")]) == 0
+    assert "node_key" in np.load(tmp_path / "graph.npz").files
+    assert main(["-q", "embed", "--graph", str(tmp_path / "graph.npz"), "--dim", "4", "--out",
+                 str(tmp_path / "X.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "X.npy"),
+                                  generate("one_cluster", 300, 4, 2, nested=True).X)
+    assert main(["-q", "plan-shards", "--mode", "distribution", "--size", "500", "--dim", "4",
+                 "--seed", "2", "--shards", "2", "--nested", "--outdir",
+                 str(tmp_path / "plan")]) == 0
+    assert json.loads((tmp_path / "plan" / "manifest.json").read_text())["nested"] is True
