@@ -33,6 +33,8 @@ from nested_enumeration import (
     refinements,
     single_linkage,
     split_cdf,
+    tree_hierarchy_class,
+    tree_hierarchy_law,
 )
 
 
@@ -145,34 +147,49 @@ def test_tree_given_hierarchy_has_independent_uniform_end_points(s):
 
 
 # ------------------------------------------------- 3. no refinement that shares tree edges
-def _max_flow_fraction(s):
-    """Largest mass of the law at s that a refinement kernel can carry onto the law at s + 1
-    (both uniform over edge-ordered classes): 1 iff such a kernel exists."""
+def _max_flow_fraction(s, ranked=True):
+    """Largest mass of the law at s that an edge-sharing refinement kernel can carry onto the
+    law at s + 1, on edge-ordered classes (uniform) or, without the ranks, on (T, D) classes:
+    1 iff such a kernel exists; otherwise 1 - flow is the least total-variation distance one
+    step can reach."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import maximum_flow
 
-    small, large = ordered_classes(s), ordered_classes(s + 1)
+    if ranked:
+        representative, larger = ordered_classes(s), ordered_classes(s + 1)
+        small = dict.fromkeys(representative, Fraction(1, len(representative)))
+        large = dict.fromkeys(larger, Fraction(1, len(larger)))
+        key = ordered_class
+    else:
+        small, large = tree_hierarchy_law(s), tree_hierarchy_law(s + 1)
+        representative = {}
+        for edges in ordered_classes(s).values():
+            representative.setdefault(tree_hierarchy_class(s, edges), edges)
+        key = tree_hierarchy_class
     index_small = {c: i for i, c in enumerate(small)}
     index_large = {c: i for i, c in enumerate(large)}
-    scale = lcm(len(small), len(large))
+    scale = lcm(*(p.denominator for p in list(small.values()) + list(large.values())))
     n_small, n_large = len(small), len(large)
     source, sink = n_small + n_large, n_small + n_large + 1
     rows, cols, caps = [], [], []
-    for c, edges in small.items():
-        rows.append(source), cols.append(index_small[c]), caps.append(scale // n_small)
-        for target in {ordered_class(s + 1, new) for _, new in refinements(s, edges)}:
+    for c, edges in representative.items():
+        rows.append(source), cols.append(index_small[c]), caps.append(int(small[c] * scale))
+        for target in {key(s + 1, new) for _, new in refinements(s, edges)}:
             rows.append(index_small[c]), cols.append(n_small + index_large[target])
             caps.append(scale)
-    for c in large:
-        rows.append(n_small + index_large[c]), cols.append(sink), caps.append(scale // n_large)
+    for c, p in large.items():
+        rows.append(n_small + index_large[c]), cols.append(sink), caps.append(int(p * scale))
     graph = csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)),
                        shape=(n_small + n_large + 2,) * 2)
     return Fraction(int(maximum_flow(graph, source, sink).flow_value), scale)
 
 
-@pytest.mark.parametrize("s,flow", [(2, 1), (3, 1), (4, 1), (5, Fraction(5391, 5400))])
-def test_refinements_sharing_tree_edges_exist_up_to_five_points_only(s, flow):
-    assert _max_flow_fraction(s) == flow
+@pytest.mark.parametrize("s,ranked,flow", [
+    (2, True, 1), (3, True, 1), (4, True, 1), (5, True, Fraction(5391, 5400)),
+    (6, True, Fraction(514164, 518616)), (4, False, 1), (5, False, Fraction(5391, 5400)),
+    (6, False, Fraction(516906, 518616))])
+def test_refinements_sharing_tree_edges_exist_up_to_five_points_only(s, ranked, flow):
+    assert _max_flow_fraction(s, ranked) == flow
 
 
 def test_certificate_no_edge_sharing_refinement_from_five_to_six_points():
