@@ -52,6 +52,7 @@ DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples o
 DOMAIN_NESTED_SPLIT = 20  # nested percolation: split uniform of one hierarchy node (a = cluster, b = node key)
 DOMAIN_NESTED_EDGE = 21  # nested percolation: end-point keys of one latent (b = its key); point labelling (b = 0)
 DOMAIN_NESTED_NODE = 22  # nested embedding (a = 2 cluster) and values (a = 2 cluster + 1) of one node
+DOMAIN_STATS = 23  # statistics: train/test splits, row subsets, random rotation (stats/)
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
