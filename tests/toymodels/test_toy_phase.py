@@ -10,6 +10,7 @@ from percolation_tms.toymodels.phase import (
     classify,
     phase_diagram,
 )
+from percolation_tms.toymodels.config import PhaseDiagramConfig
 
 CANDIDATE_WEIGHTS = {  # (W (1, 2), b (2,)) as functions of p
     "feature_1_only": lambda p: (np.array([[1.0, 0.0]]), np.array([0.0, p / 2])),
@@ -51,7 +52,7 @@ def test_classify_weights():
 
 @pytest.mark.slow
 def test_trained_points_land_in_the_predicted_phase():
-    diagram = phase_diagram(grid_size=9, progress=False)
+    diagram = phase_diagram(PhaseDiagramConfig(grid_size=9), progress=False)
     assert diagram.phase.shape == (9, 9) and diagram.candidate_loss.shape == (3, 9, 9)
     assert set(diagram.predicted_phase.tolist()) == {0, 1, 2}  # every phase visited
     np.testing.assert_array_equal(diagram.trained_phase, diagram.predicted_phase)

@@ -25,14 +25,14 @@ _TWO_POW_32 = 2.0**32
 class FeatureSource(NamedTuple):
     """What the kernels sample from, for I instances of n features.
 
-    source : int64 (I,) -- sampling mode per instance (``_kernels.SOURCE_*``).
+    mode : int64 (I,) -- sampling mode per instance (``_kernels.SOURCE_*``).
     presence_threshold : uint64 (I, n) -- floor(p_i * 2**32) (dense and Bernoulli modes).
     thinning_threshold : uint64 (I, n) -- floor(p_i / p_max * 2**32) (skip mode).
     log_q : float64 (I,) -- log(1 - p_max) (skip mode).
     row_indptr, row_indices, row_data : CSR arrays (rows mode; empty otherwise).
     """
 
-    source: np.ndarray
+    mode: np.ndarray
     presence_threshold: np.ndarray
     thinning_threshold: np.ndarray
     log_q: np.ndarray
@@ -43,6 +43,10 @@ class FeatureSource(NamedTuple):
     @property
     def n_features(self) -> int:
         return self.presence_threshold.shape[1]
+
+    @property
+    def n_instances(self) -> int:
+        return self.mode.shape[0]
 
 
 def _thresholds(probability: np.ndarray) -> np.ndarray:
@@ -63,12 +67,12 @@ def synthetic_source(probability) -> FeatureSource:
     if not np.all((probability > 0) & (probability <= 1)):
         raise ValueError("feature probabilities must be in (0, 1]")
     p_max = probability.max(axis=1)
-    source = np.where(np.all(probability == 1.0, axis=1), _kernels.SOURCE_DENSE,
-                      np.where(p_max <= _kernels.SKIP_BELOW, _kernels.SOURCE_SKIP,
-                               _kernels.SOURCE_BERNOULLI)).astype(np.int64)
+    mode = np.where(np.all(probability == 1.0, axis=1), _kernels.SOURCE_DENSE,
+                    np.where(p_max <= _kernels.SKIP_BELOW, _kernels.SOURCE_SKIP,
+                             _kernels.SOURCE_BERNOULLI)).astype(np.int64)
     # log_q only matters in skip mode, where p_max <= SKIP_BELOW < 1.
     log_q = np.log1p(-np.minimum(p_max, 0.5))
-    return FeatureSource(source=source, presence_threshold=_thresholds(probability),
+    return FeatureSource(mode=mode, presence_threshold=_thresholds(probability),
                          thinning_threshold=_thresholds(probability / p_max[:, None]),
                          log_q=log_q, row_indptr=np.zeros(1, dtype=np.int64),
                          row_indices=np.empty(0, dtype=np.int64),
@@ -165,7 +169,7 @@ def rows_source(features: PercolationFeatures, n_instances: int) -> FeatureSourc
         raise ValueError("the feature matrix has no rows to sample")
     k = features.n_features
     return FeatureSource(
-        source=np.full(n_instances, _kernels.SOURCE_ROWS, dtype=np.int64),
+        mode=np.full(n_instances, _kernels.SOURCE_ROWS, dtype=np.int64),
         presence_threshold=np.zeros((n_instances, k), dtype=np.uint64),
         thinning_threshold=np.zeros((n_instances, k), dtype=np.uint64),
         log_q=np.zeros(n_instances, dtype=np.float64),
@@ -174,18 +178,35 @@ def rows_source(features: PercolationFeatures, n_instances: int) -> FeatureSourc
         row_data=np.ascontiguousarray(features.data, dtype=np.float64))
 
 
-def draw_batch(source: FeatureSource, instance: int, seed: int, step: int,
+def draw_batch(source: FeatureSource, instance: int, model_seed: int, step: int,
                batch_size: int, held_out: bool = False) -> np.ndarray:
-    """float64 (batch_size, n): the batch instance ``instance`` with model seed ``seed`` draws
-    at training step ``step`` (0-based), or its held-out evaluation batch."""
-    if not 0 <= instance < source.source.shape[0]:
-        raise ValueError(f"instance must be in [0, {source.source.shape[0]}), got {instance}")
-    if batch_size < 1 or seed < 0 or step < 0:
-        raise ValueError(f"need batch_size >= 1, seed >= 0, step >= 0; got {batch_size}, "
-                         f"{seed}, {step}")
-    state = (stream_state(seed, DOMAIN_TOY_EVAL, 0, 0) if held_out
-             else stream_state(seed, DOMAIN_TOY_BATCH, step, 0))
+    """The batch an instance trained on at one step, or its held-out evaluation batch.
+
+    Parameters
+    ----------
+    source : FeatureSource
+    instance : int
+        Index of the instance in ``source``.
+    model_seed : int
+        The instance's model seed (its batches are the streams of that seed).
+    step : int
+        Training step, 0-based (ignored with ``held_out``).
+    batch_size : int
+    held_out : bool
+        The held-out batch (stream DOMAIN_TOY_EVAL) instead of a training batch.
+
+    Returns
+    -------
+    float64 array of shape (batch_size, n)
+    """
+    if not 0 <= instance < source.n_instances:
+        raise ValueError(f"instance must be in [0, {source.n_instances}), got {instance}")
+    if batch_size < 1 or model_seed < 0 or step < 0:
+        raise ValueError(f"need batch_size >= 1, model_seed >= 0, step >= 0; got "
+                         f"{batch_size}, {model_seed}, {step}")
+    state = (stream_state(model_seed, DOMAIN_TOY_EVAL, 0, 0) if held_out
+             else stream_state(model_seed, DOMAIN_TOY_BATCH, step, 0))
     return _kernels.draw_dense_batch(
-        source.n_features, source.source[instance], source.presence_threshold[instance],
+        source.n_features, source.mode[instance], source.presence_threshold[instance],
         source.thinning_threshold[instance], source.log_q[instance], source.row_indptr,
         source.row_indices, source.row_data, np.uint64(state), batch_size)
