@@ -171,6 +171,8 @@ def test_phase_diagram_command(tmp_path):
         points = data["trained_importance_ratio"].shape
         for key in ("trained_sparsity", "trained_phase", "predicted_phase"):
             assert data[key].shape == points
+        recorded = json.loads(str(data["config"]))  # the file records its settings
+        assert (recorded["grid_size"], recorded["steps"], recorded["seeds"]) == (7, 100, [0])
     assert main(["phase-diagram", "--grid-size", "1", "--out", str(tmp_path)]) == 2
     explicit = tmp_path / "elsewhere" / "diagram.npz"
     assert main(["-q", "phase-diagram", "--grid-size", "3", "--steps", "20", "--seeds", "0",

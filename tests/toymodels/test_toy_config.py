@@ -1,10 +1,10 @@
 """ToyConfig: validation, JSON round trip, expansion into instances, importance settings."""
 
-import numpy as np
-import pytest
-
 import argparse
 import dataclasses
+
+import numpy as np
+import pytest
 
 from percolation_tms import settings
 from percolation_tms.toymodels.config import (

@@ -4,11 +4,11 @@ the batch sampler bit for bit, AdamW, and the batch loop across chunk boundaries
 import numpy as np
 import pytest
 import toy_reference as ref
+from kernel_calls import batch_loss_and_gradient
 
 from percolation_tms._rng import DOMAIN_TOY_BATCH, stream_state
 from percolation_tms.toymodels import _kernels
 from percolation_tms.toymodels.data import PercolationFeatures, rows_source, synthetic_source
-from kernel_calls import batch_loss_and_gradient
 
 MODELS = ("tied", "untied", "linear", "hidden_relu")
 CODE = {"tied": 0, "untied": 1, "linear": 2, "hidden_relu": 3}

@@ -4,13 +4,13 @@ landing in the predicted phase."""
 import numpy as np
 import pytest
 
+from percolation_tms.toymodels.config import PhaseDiagramConfig
 from percolation_tms.toymodels.phase import (
     CANDIDATE_NAMES,
     candidate_losses,
     classify,
     phase_diagram,
 )
-from percolation_tms.toymodels.config import PhaseDiagramConfig
 
 CANDIDATE_WEIGHTS = {  # (W (1, 2), b (2,)) as functions of p
     "feature_1_only": lambda p: (np.array([[1.0, 0.0]]), np.array([0.0, p / 2])),

@@ -25,11 +25,18 @@ _TWO_POW_32 = 2.0**32
 class FeatureSource(NamedTuple):
     """What the kernels sample from, for I instances of n features.
 
-    mode : int64 (I,) -- sampling mode per instance (``_kernels.SOURCE_*``).
-    presence_threshold : uint64 (I, n) -- floor(p_i * 2**32) (dense and Bernoulli modes).
-    thinning_threshold : uint64 (I, n) -- floor(p_i / p_max * 2**32) (skip mode).
-    log_q : float64 (I,) -- log(1 - p_max) (skip mode).
-    row_indptr, row_indices, row_data : CSR arrays (rows mode; empty otherwise).
+    Attributes
+    ----------
+    mode : int64 array of shape (I,)
+        Sampling mode per instance (``_kernels.SOURCE_*``).
+    presence_threshold : uint64 array of shape (I, n)
+        floor(p_i * 2**32) (dense and Bernoulli modes).
+    thinning_threshold : uint64 array of shape (I, n)
+        floor(p_i / p_max * 2**32) (skip mode).
+    log_q : float64 array of shape (I,)
+        log(1 - p_max) (skip mode).
+    row_indptr, row_indices, row_data : int64, int64, float64 arrays
+        CSR rows the rows mode samples from (shared by all instances; empty otherwise).
     """
 
     mode: np.ndarray
@@ -58,7 +65,16 @@ def synthetic_source(probability) -> FeatureSource:
     """Source of synthetic features: feature i of instance r present with probability
     probability[r, i], then uniform in [0, 1).
 
-    probability : float array of shape (I, n), values in (0, 1].
+    Parameters
+    ----------
+    probability : float array of shape (I, n)
+        Presence probabilities, in (0, 1].
+
+    Returns
+    -------
+    FeatureSource
+        Dense mode for an instance with every p = 1, skip mode when every p <= ``SKIP_BELOW``,
+        Bernoulli mode otherwise.
     """
     probability = np.ascontiguousarray(probability, dtype=np.float64)
     if probability.ndim != 2 or probability.size == 0:
@@ -82,11 +98,17 @@ def synthetic_source(probability) -> FeatureSource:
 class PercolationFeatures(NamedTuple):
     """k ground-truth feature columns of a percolation dataset, as toy-model inputs.
 
-    indptr, indices, data : CSR of the (N, k) input matrix (indices sorted, no stored zeros).
-    column : int64 (k,) -- the column of the dataset's feature file behind each input.
-    frequency : float64 (k,) -- fraction of the N points that have the feature.
-    depth : int64 (k,) -- depth of the latent in its tree (0 = root), -1 if the dataset's
-        ``<stem>_graph.npz`` is not beside the feature file.
+    Attributes
+    ----------
+    indptr, indices, data : int64, int64, float64 arrays
+        CSR of the (N, k) input matrix (indices sorted, no stored zeros).
+    column : int64 array of shape (k,)
+        The column of the dataset's feature file behind each input.
+    frequency : float64 array of shape (k,)
+        Fraction of the N points that have the feature.
+    depth : int64 array of shape (k,)
+        Depth of the latent in its tree (0 = root), -1 if the dataset's ``<stem>_graph.npz``
+        is not beside the feature file.
     """
 
     indptr: np.ndarray
@@ -116,11 +138,22 @@ def load_percolation_features(path: str | Path, k: int, selection: str = "first"
                               values: str = "binary") -> PercolationFeatures:
     """Read a dataset's ``<stem>_gt_features.npz`` and keep k columns as toy-model inputs.
 
-    selection : ``"first"`` (columns 0..k-1: the largest clusters, coarse to fine) or
-        ``"frequent"`` (the k columns with the most points, most frequent first; ties by
-        column).
-    values : ``"binary"`` (1 where present), ``"values"`` (the stored z_j, which may be
-        negative: a ReLU output cannot reproduce those) or ``"abs"`` (|z_j|).
+    Parameters
+    ----------
+    path : path
+        The feature file; its ``<stem>_graph.npz``, if beside it, gives the depths.
+    k : int
+        The number of columns kept (``ToyConfig.n_features``).
+    selection : str
+        ``"first"`` (columns 0..k-1: the largest clusters, coarse to fine) or ``"frequent"``
+        (the k columns with the most points, most frequent first; ties by column).
+    values : str
+        ``"binary"`` (1 where present), ``"values"`` (the stored z_j, which may be negative:
+        a ReLU output cannot reproduce those) or ``"abs"`` (|z_j|).
+
+    Returns
+    -------
+    PercolationFeatures
     """
     matrix = load_sparse(path, what="feature file")
     n_points, n_columns = matrix.shape
@@ -164,7 +197,18 @@ def load_percolation_features(path: str | Path, k: int, selection: str = "first"
 
 
 def rows_source(features: PercolationFeatures, n_instances: int) -> FeatureSource:
-    """Source drawing every sample as a uniformly random row (point) of the features."""
+    """Source drawing every sample as a uniformly random row (point) of the features.
+
+    Parameters
+    ----------
+    features : PercolationFeatures
+    n_instances : int
+        I: every instance samples the same rows (from its own stream).
+
+    Returns
+    -------
+    FeatureSource
+    """
     if features.n_points < 1:
         raise ValueError("the feature matrix has no rows to sample")
     k = features.n_features

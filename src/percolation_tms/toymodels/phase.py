@@ -25,10 +25,12 @@ counterpart of the argmin over candidates.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 
+from percolation_tms import settings
 from percolation_tms.io import save_arrays
 from percolation_tms.toymodels.config import PhaseDiagramConfig
 from percolation_tms.toymodels.data import synthetic_source
@@ -42,8 +44,19 @@ _HISTORY_EVERY = 100
 
 
 def candidate_losses(importance_ratio, sparsity) -> np.ndarray:
-    """float64 (3, R, S): expected loss of each candidate (``CANDIDATE_NAMES``) for every
-    importance ratio r (R,) > 0 and sparsity S (S,) in [0, 1)."""
+    """Expected loss of each candidate solution (``CANDIDATE_NAMES``).
+
+    Parameters
+    ----------
+    importance_ratio : float array of shape (R,)
+        r > 0.
+    sparsity : float array of shape (S,)
+        S in [0, 1).
+
+    Returns
+    -------
+    float64 array of shape (3, R, S)
+    """
     r = np.asarray(importance_ratio, dtype=np.float64)[:, None]
     s = np.asarray(sparsity, dtype=np.float64)[None, :]
     if np.any(r <= 0) or np.any((s < 0) | (s >= 1)):
@@ -55,9 +68,19 @@ def candidate_losses(importance_ratio, sparsity) -> np.ndarray:
 
 
 def classify(W, b=None) -> np.ndarray:
-    """int64 (P,): phase of trained two-feature, one-dimension weights W (P, 1, 2):
-    the candidate index, or -1 if none fits (neither feature represented, or both without
-    opposite signs)."""
+    """The phase of trained two-feature, one-dimension models.
+
+    Parameters
+    ----------
+    W : float array of shape (P, 1, 2)
+    b : ignored (the weights decide the phase)
+
+    Returns
+    -------
+    int64 array of shape (P,)
+        The candidate index, or -1 (``PHASE_UNCLASSIFIED``) if none fits (neither feature
+        represented, or both without opposite signs).
+    """
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 3 or W.shape[1:] != (1, 2):
         raise ValueError(f"W must have shape (P, 1, 2), got {W.shape}")
@@ -73,10 +96,25 @@ def classify(W, b=None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PhaseDiagram:
-    """importance_ratio (R,), sparsity (S,), candidate_loss (3, R, S), phase (R, S) argmin;
-    trained_importance_ratio, trained_sparsity, trained_phase, predicted_phase (P,);
-    trained_W (P, 1, 2), trained_b (P, 2), trained_loss (P,), trained_seed (P,) of the best
-    seed of each point."""
+    """The analytic map and the trained check points.
+
+    Attributes
+    ----------
+    importance_ratio : float64 array of shape (R,)
+    sparsity : float64 array of shape (S,)
+    candidate_loss : float64 array of shape (3, R, S)
+    phase : int64 array of shape (R, S)
+        The argmin over candidates.
+    trained_importance_ratio, trained_sparsity : float64 arrays of shape (P,)
+    trained_phase, predicted_phase : int64 arrays of shape (P,)
+    trained_W : float64 array of shape (P, 1, 2)
+    trained_b : float64 array of shape (P, 2)
+    trained_loss : float64 array of shape (P,)
+    trained_seed : int64 array of shape (P,)
+        The model seed kept at each point (lowest held-out loss).
+    config : PhaseDiagramConfig
+        The settings it was made with (saved as JSON in the file's ``config``).
+    """
 
     importance_ratio: np.ndarray
     sparsity: np.ndarray
@@ -90,9 +128,12 @@ class PhaseDiagram:
     trained_b: np.ndarray
     trained_loss: np.ndarray
     trained_seed: np.ndarray
+    config: PhaseDiagramConfig
 
     def save(self, path) -> None:
-        save_arrays(path, importance_ratio=self.importance_ratio, sparsity=self.sparsity,
+        """Write ``phase_diagram.npz`` (``docs/file-formats.md``), atomically."""
+        save_arrays(path, config=np.array(json.dumps(settings.to_dict(self.config))),
+                    importance_ratio=self.importance_ratio, sparsity=self.sparsity,
                     candidate_names=np.array(CANDIDATE_NAMES), candidate_loss=self.candidate_loss,
                     phase=self.phase, trained_importance_ratio=self.trained_importance_ratio,
                     trained_sparsity=self.trained_sparsity, trained_phase=self.trained_phase,
@@ -150,4 +191,5 @@ def phase_diagram(config: PhaseDiagramConfig | None = None, progress: bool = Tru
                         trained_sparsity=trained_sparsity,
                         trained_phase=classify(result.W[chosen]), predicted_phase=predicted,
                         trained_W=result.W[chosen], trained_b=result.b[chosen],
-                        trained_loss=result.eval_loss[chosen], trained_seed=seeds[best])
+                        trained_loss=result.eval_loss[chosen], trained_seed=seeds[best],
+                        config=config)
