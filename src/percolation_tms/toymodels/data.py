@@ -18,6 +18,7 @@ from scipy import sparse
 from percolation_tms._rng import DOMAIN_TOY_BATCH, DOMAIN_TOY_EVAL, stream_state
 from percolation_tms.io import InputFileError, load_arrays, load_sparse
 from percolation_tms.toymodels import _kernels
+from percolation_tms.toymodels.config import FEATURE_SELECTIONS, FEATURE_VALUES
 
 _TWO_POW_32 = 2.0**32
 
@@ -162,10 +163,10 @@ def load_percolation_features(path: str | Path, k: int, selection: str = "first"
     if k > n_columns:
         raise ValueError(f"k = {k} is larger than the {n_columns} feature columns of "
                          f"{str(path)!r}")
-    if selection not in ("first", "frequent"):
-        raise ValueError(f"selection must be 'first' or 'frequent', got {selection!r}")
-    if values not in ("binary", "values", "abs"):
-        raise ValueError(f"values must be 'binary', 'values' or 'abs', got {values!r}")
+    if selection not in FEATURE_SELECTIONS:
+        raise ValueError(f"selection must be one of {FEATURE_SELECTIONS}, got {selection!r}")
+    if values not in FEATURE_VALUES:
+        raise ValueError(f"values must be one of {FEATURE_VALUES}, got {values!r}")
     matrix = sparse.csr_matrix(matrix, dtype=np.float64)
     matrix.eliminate_zeros()
     counts = np.bincount(matrix.indices, minlength=n_columns)
