@@ -5,18 +5,13 @@
 
 from percolation_tms import filenames
 
-TOY_SYNTHETIC_RUN = "results/toymodels/synthetic/{model}/"
-TOY_PERCOLATION_RUN = (
-    "results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/"
-)
-
 
 rule train_toy_synthetic:
     output:
-        weights=TOY_SYNTHETIC_RUN + filenames.TOY_WEIGHTS,
-        measurements=TOY_SYNTHETIC_RUN + filenames.TOY_MEASUREMENTS,
-        metrics=TOY_SYNTHETIC_RUN + filenames.TOY_METRICS,
-        config=TOY_SYNTHETIC_RUN + filenames.TOY_CONFIG,
+        weights=f"results/toymodels/synthetic/{{model}}/{filenames.TOY_WEIGHTS}",
+        measurements=f"results/toymodels/synthetic/{{model}}/{filenames.TOY_MEASUREMENTS}",
+        metrics=f"results/toymodels/synthetic/{{model}}/{filenames.TOY_METRICS}",
+        config=f"results/toymodels/synthetic/{{model}}/{filenames.TOY_CONFIG}",
     params:
         n_features=TOY_SYNTHETIC["n_features"],
         n_hidden=TOY_SYNTHETIC["n_hidden"],
@@ -51,10 +46,10 @@ rule train_toy_percolation:
     input:
         features=rules.export.output.features,
     output:
-        weights=TOY_PERCOLATION_RUN + filenames.TOY_WEIGHTS,
-        measurements=TOY_PERCOLATION_RUN + filenames.TOY_MEASUREMENTS,
-        metrics=TOY_PERCOLATION_RUN + filenames.TOY_METRICS,
-        config=TOY_PERCOLATION_RUN + filenames.TOY_CONFIG,
+        weights=f"results/toymodels/percolation/{{mode}}/size{{size}}_dim{{dim}}_seed{{seed}}/{{model}}/{filenames.TOY_WEIGHTS}",
+        measurements=f"results/toymodels/percolation/{{mode}}/size{{size}}_dim{{dim}}_seed{{seed}}/{{model}}/{filenames.TOY_MEASUREMENTS}",
+        metrics=f"results/toymodels/percolation/{{mode}}/size{{size}}_dim{{dim}}_seed{{seed}}/{{model}}/{filenames.TOY_METRICS}",
+        config=f"results/toymodels/percolation/{{mode}}/size{{size}}_dim{{dim}}_seed{{seed}}/{{model}}/{filenames.TOY_CONFIG}",
     params:
         n_features=TOY_PERCOLATION["n_features"],
         feature_selection=TOY_PERCOLATION["feature_selection"],
@@ -91,7 +86,7 @@ rule train_toy_percolation:
 
 rule phase_diagram:
     output:
-        phase_diagram="results/toymodels/phase_diagram/" + filenames.TOY_PHASE_DIAGRAM,
+        phase_diagram=f"results/toymodels/phase_diagram/{filenames.TOY_PHASE_DIAGRAM}",
     params:
         grid_size=TOY_PHASE_DIAGRAM["grid_size"],
         steps=TOY_PHASE_DIAGRAM["steps"],
