@@ -49,6 +49,7 @@ DOMAIN_SAE_INIT = 9  # sparse autoencoders: initial weights
 DOMAIN_SAE_BATCH = 10  # sparse autoencoders: minibatch order of one epoch
 DOMAIN_SAMPLE = 11  # subsampling of rows (statistics, percolation-feature inputs, figures)
 DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples of synthetic data
+DOMAIN_STATS = 23  # statistics: train/test splits, row subsets, random rotation (stats/)
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
