@@ -22,6 +22,8 @@ SECTIONS = {
         "statistics": "its own section (describe)",
     }),
     ("percolation", "statistics"): ("percolation_tms.stats.config:DescribeConfig", {}),
+    ("toy_models", "phase_diagram"): ("percolation_tms.toymodels.config:PhaseDiagramConfig",
+                                      {}),
 }
 
 
