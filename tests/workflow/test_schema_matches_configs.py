@@ -11,6 +11,7 @@ import pytest
 import yaml
 from conftest import REPO
 
+
 # config section (path in config.yaml) -> Section: the dataclass whose fields its keys set;
 # the keys only the workflow has, and the settings whose workflow default differs on purpose
 # (each with the reason); the settings the defaults are resolved for (a dataclass whose
