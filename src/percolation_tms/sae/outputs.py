@@ -12,18 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from percolation_tms import io
-from percolation_tms.sae.config import SAEConfig
-from percolation_tms.sae.sweep import SweepResult
-from percolation_tms.sae.train import SparseAutoencoder
-
 from percolation_tms.filenames import SAE_CONFIG as CONFIG
-from percolation_tms.filenames import SAE_DICTIONARY as DICTIONARY
 from percolation_tms.filenames import SAE_METRICS as METRICS
 from percolation_tms.filenames import SAE_RECOVERY as RECOVERY
 from percolation_tms.filenames import SAE_RECOVERY_BY_DEPTH as RECOVERY_BY_DEPTH
 from percolation_tms.filenames import SAE_RECOVERY_BY_FREQUENCY as RECOVERY_BY_FREQUENCY
 from percolation_tms.filenames import SAE_TIMINGS as TIMINGS
 from percolation_tms.filenames import SAE_WEIGHTS as WEIGHTS
+from percolation_tms.sae.config import SAEConfig
+from percolation_tms.sae.sweep import SweepResult
+from percolation_tms.sae.train import SparseAutoencoder
 
 
 def write_sweep(outdir: str | os.PathLike, sweep: SweepResult, info: dict) -> list[Path]:
