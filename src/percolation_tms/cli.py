@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "percolation_tms.shards.cli",
     "percolation_tms.toymodels.cli",
     "percolation_tms.sae.cli",
+    "percolation_tms.basins.cli",
     "percolation_tms.figures.cli",
 )
 
