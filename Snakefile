@@ -13,6 +13,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/percolation.smk"
 include: "workflow/rules/toymodels.smk"
 include: "workflow/rules/sae.smk"
+include: "workflow/rules/basins.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -142,8 +142,11 @@ def test_toy_helpers_run_and_are_deterministic(tmp_path):
     full = toy_basin_volume(run, 0, BasinConfig(n_directions=20, eval_samples=100,
                                                 preconditioner="full", n_bootstrap=50))
     assert np.isfinite(full[0].gaussian.log_mean_exp)
-    est = toy_llc(run, 0, LLCConfig(n_chains=2, n_draws=30, n_burnin=10, eval_samples=100))
-    assert est.loss_traces.shape == (2, 30)
+    result = toy_llc(run, 0, LLCConfig(n_chains=2, n_draws=30, n_burnin=10, eval_samples=100))
+    assert result.estimate.loss_traces.shape == (2, 30)
+    assert result.estimate.step_size == pytest.approx(
+        0.1 / (result.estimate.nbeta * result.max_curvature + 1.0))
+    assert 0 < result.quadratic_expectation < result.exact_posterior_quadratic < 9
 
 
 def test_flatten_round_trip_and_instance_errors():

@@ -250,6 +250,10 @@ def get_final_output():
             **dataset_columns([SAE_DATASET]),
         )
         + expand(rules.sae_synthetic.output, kind=SAE_SYNTHETIC["kinds"])
+        + expand(rules.basin_volume_synthetic.output, model=TOY_SYNTHETIC["models"])
+        + expand(rules.llc_synthetic.output, model=TOY_SYNTHETIC["models"])
+        + rules.basin_kgon.output
+        + rules.basin_cutoff_scan.output
         + figure_files()
     )
 

@@ -10,7 +10,6 @@ from percolation_tms.settings import (
     check_choice,
     check_non_negative_int,
     check_positive_int,
-    check_positive_real,
     is_int,
     is_real,
     setting,
@@ -84,7 +83,9 @@ class LLCConfig:
     n_burnin: int = setting(500, "steps before the first draw")
     n_draws: int = setting(2000, "draws per chain")
     draw_every: int = setting(1, "steps between draws")
-    step_size: float = setting(1e-4, "SGLD step size epsilon")
+    step_size: float | None = setting(None, "SGLD step size epsilon (default 0.1 / (n beta "
+                                      "h_max + gamma), h_max the largest Gauss-Newton "
+                                      "eigenvalue)")
     localization: float = setting(1.0, "localisation strength gamma")
     nbeta: float | None = setting(None, "n beta (default N / ln N, N the evaluation-set size)")
     eval_samples: int | None = setting(None, "evaluation-set size (default "
@@ -96,7 +97,7 @@ class LLCConfig:
         check_choice(self, "cost", COSTS)
         check_positive_int(self, "n_chains", "n_draws", "draw_every")
         check_non_negative_int(self, "n_burnin", "seed")
-        check_positive_real(self, "step_size")
+        _check_optional_positive(self, "step_size")
         if not is_real(self.localization) or self.localization < 0:
             raise ValueError(f"localization must be >= 0, got {self.localization!r}")
         _check_optional_positive(self, "nbeta")

@@ -149,7 +149,8 @@ def llc_estimates(run, config: LLCConfig, progress: bool = True) -> tuple[pd.Dat
     for number, index in enumerate(chosen):
         inst = load_instance(run, index)
         cost = ToyCost(inst, config.cost, config.eval_samples)
-        est = toy_llc(run, index, config, cost=cost)
+        result = toy_llc(run, index, config, cost=cost)
+        est = result.estimate
         rows.append({**instance_columns(inst), "cost": config.cost,
                      "eval_samples": cost.n_samples, "nbeta": est.nbeta,
                      "localization": est.localization, "step_size": est.step_size,
@@ -158,6 +159,9 @@ def llc_estimates(run, config: LLCConfig, progress: bool = True) -> tuple[pd.Dat
                      "init_loss": est.init_loss, "llc_mean": est.llc_mean,
                      "llc_std": est.llc_std,
                      "llc_sem": est.llc_std / math.sqrt(config.n_chains),
+                     "llc_quadratic": result.quadratic_expectation,
+                     "llc_quadratic_posterior": result.exact_posterior_quadratic,
+                     "max_curvature": result.max_curvature, "half_dim": inst.n_params / 2,
                      "negative_chains": int(est.negative.sum()), "nonfinite": est.nonfinite,
                      "rising": est.rising})
         arrays["instance"].append(index)

@@ -26,7 +26,12 @@ import numpy as np
 
 from percolation_tms.basins import _kernels
 from percolation_tms.basins.config import BasinConfig, LLCConfig
-from percolation_tms.basins.llc import LLCEstimate, estimate_llc
+from percolation_tms.basins.llc import (
+    LLCEstimate,
+    default_nbeta,
+    estimate_llc,
+    expected_llc_quadratic,
+)
 from percolation_tms.basins.precondition import make_preconditioner
 from percolation_tms.basins.volume import LogProbability, Rays, search_radii, summarise
 from percolation_tms.filenames import TOY_CONFIG, TOY_WEIGHTS
@@ -339,16 +344,43 @@ def toy_basin_volume(run, instance: int, config: BasinConfig = BasinConfig(),
     return out
 
 
+# Step size of the toy chains when not given: epsilon a_max / 4 = 2.5 % discretisation bias
+# in the stiffest direction (spec 5.4's v_i), far inside the stability bound epsilon a_max < 4.
+AUTO_STEP = 0.1
+
+
+@dataclass(frozen=True)
+class ToyLLC:
+    """An SGLD estimate of one instance, with the settings resolved and the quadratic
+    (Laplace) expectation from the Gauss-Newton eigenvalues h: E[lambda-hat] of spec 5.4 for
+    the same n beta, gamma, epsilon, burn-in and draws, the value a non-degenerate quadratic
+    basin would give."""
+
+    estimate: LLCEstimate
+    max_curvature: float
+    quadratic_expectation: float
+    exact_posterior_quadratic: float
+
+
 def toy_llc(run, instance: int, config: LLCConfig = LLCConfig(),
-            cost: ToyCost | None = None) -> LLCEstimate:
+            cost: ToyCost | None = None) -> ToyLLC:
     """SGLD estimate of the LLC of instance ``instance`` of a run, L = the config's cost on the
     evaluation set (n = its size), by the compiled chains."""
     inst = load_instance(run, instance)
     cost = ToyCost(inst, config.cost, config.eval_samples) if cost is None else cost
-    return estimate_llc(ToyLoss(cost), inst.anchor, cost.n_samples, seed=config.seed,
-                        n_chains=config.n_chains, n_burnin=config.n_burnin,
-                        n_draws=config.n_draws, step_size=config.step_size,
-                        localization=config.localization, nbeta=config.nbeta,
-                        draw_every=config.draw_every)
+    h = np.clip(np.linalg.eigvalsh(cost.gauss_newton()), 0.0, None)
+    nbeta = default_nbeta(cost.n_samples) if config.nbeta is None else config.nbeta
+    step = (AUTO_STEP / (nbeta * h.max() + config.localization) if config.step_size is None
+            else config.step_size)
+    est = estimate_llc(ToyLoss(cost), inst.anchor, cost.n_samples, seed=config.seed,
+                       n_chains=config.n_chains, n_burnin=config.n_burnin,
+                       n_draws=config.n_draws, step_size=step,
+                       localization=config.localization, nbeta=nbeta,
+                       draw_every=config.draw_every)
+    quadratic = expected_llc_quadratic(h, nbeta, config.localization, step,
+                                       config.n_burnin, config.n_draws * config.draw_every)
+    exact = float(0.5 * np.sum(nbeta * h / (nbeta * h + config.localization)))
+    return ToyLLC(estimate=est, max_curvature=float(h.max()), quadratic_expectation=quadratic,
+                  exact_posterior_quadratic=exact)
 
 

@@ -81,6 +81,11 @@ _SAE = {
     "inputs": "sae_percolation", "folder": "sae", "category": "Sparse autoencoders",
     "subcategory": "Percolation dataset"}
 
+_BASIN = dict(
+    module="percolation_tms.figures.basins",
+    reader="percolation_tms.figures.basins:read_basins", folder="basins",
+    category="Basin volumes and learning coefficients")
+
 FIGURES: dict[str, Figure] = {
     **_group(["cluster_sizes", "degrees", "hierarchy", "embedding", "feature_frequency",
               "baselines"], **_PERCOLATION),
@@ -101,4 +106,17 @@ FIGURES: dict[str, Figure] = {
         name="sae_mmcs", **{
             **_SAE, "inputs": "sae_synthetic", "subcategory": "Known dictionary",
             "reads": "sae-synthetic's metrics.csv, recovery.csv and config.json"}),
+    "basin_volume_sparsity": Figure(
+        name="basin_volume_sparsity", **_BASIN, inputs="basin_sweep",
+        subcategory="Against sparsity",
+        reads="basin-volume's volumes.csv (and llc's llc.csv) of every model kind of the sweep"),
+    "llc_sparsity": Figure(
+        name="llc_sparsity", **_BASIN, inputs="basin_sweep", subcategory="Against sparsity",
+        reads="llc's llc.csv (and basin-volume's volumes.csv) of every model kind"),
+    "kgon_volume": Figure(
+        name="kgon_volume", **_BASIN, inputs="basin_kgon", subcategory="Competing k-gons",
+        reads="basin-kgon's kgon.csv (volumes.csv and llc.csv may be given too)"),
+    "basin_cutoff_scan": Figure(
+        name="basin_cutoff_scan", **_BASIN, inputs="basin_scan", subcategory="Cutoff scan",
+        reads="basin-volume's slopes.csv of a cutoff scan and llc's llc.csv of its run"),
 }
