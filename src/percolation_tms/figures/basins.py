@@ -145,19 +145,23 @@ def plot_kgon_volume(data: dict, out_path):
             ax.errorbar(table[column], table["log_frequency_ratio"], xerr=table[error],
                         fmt="o", color=color, markersize=6, label=label)
             for row in table.itertuples():
+                # sparsities stacked apart: the most frequent polygons all sit at (0, 0)
                 ax.annotate(f"{row.polygon_k}-gon ({row.count})",
                             (getattr(row, column), row.log_frequency_ratio),
-                            xytext=(5, 4), textcoords="offset points", fontsize="small",
-                            color=color)
-    lims = np.array(ax_v.get_xlim())
-    ax_v.plot(lims, lims, color=style.GREY, linestyle="--", linewidth=1,
+                            xytext=(6, 6 + 12 * k), textcoords="offset points",
+                            fontsize="small", color=color)
+    ax_v.margins(x=0.15, y=0.2)
+    low, high = ax_v.get_xlim()
+    y_low, y_high = ax_v.get_ylim()
+    line = np.array([max(low, y_low), min(high, y_high)])
+    ax_v.plot(line, line, color=style.GREY, linestyle="--", linewidth=1,
               label="volume hypothesis: slope 1")
-    ax_v.set_xlim(lims)
     ax_v.set_xlabel("ln P$_k$ − ln P$_{top}$  (mean over the k-gons)")
     ax_v.set_ylabel("ln(freq$_k$ / freq$_{top}$)")
     ax_v.set_title("Frequency against basin volume", fontsize="medium")
-    ax_v.legend(fontsize="small", loc="lower right")
+    ax_v.legend(fontsize="small", loc="lower left")
     ax_l.axvline(0, color=style.LIGHT_GREY, linewidth=1)
+    ax_l.margins(x=0.15)
     ax_l.set_xlabel("λ̂$_k$ − λ̂$_{top}$")
     ax_l.set_title("Frequency against LLC", fontsize="medium")
     model = kgon["model"].iloc[0]
