@@ -135,7 +135,7 @@ def plot_kgon_volume(data: dict, out_path):
     """ln(freq_k / freq_top) against ln P_k - ln P_top and against the LLC difference."""
     _need(data, "kgon")
     kgon = data["kgon"]
-    fig = style.new_figure(9.0, 4.4)
+    fig = style.new_figure(9.0, 4.8)
     ax_v, ax_l = fig.subplots(1, 2, sharey=True)
     for k, (sparsity, table) in enumerate(kgon.groupby("sparsity", sort=True)):
         color = style.CYCLE[k % len(style.CYCLE)]
@@ -159,7 +159,9 @@ def plot_kgon_volume(data: dict, out_path):
     ax_v.set_xlabel("ln P$_k$ − ln P$_{top}$  (mean over the k-gons)")
     ax_v.set_ylabel("ln(freq$_k$ / freq$_{top}$)")
     ax_v.set_title("Frequency against basin volume", fontsize="medium")
-    ax_v.legend(fontsize="small", loc="lower left")
+    # one legend, below both panels: inside, some polygon always sits under it
+    fig.legend(*ax_v.get_legend_handles_labels(), fontsize="small", ncols=3,
+               loc="outside lower center")
     ax_l.axvline(0, color=style.LIGHT_GREY, linewidth=1)
     ax_l.margins(x=0.15)
     ax_l.set_xlabel("λ̂$_k$ − λ̂$_{top}$")
