@@ -429,19 +429,26 @@ def sgld_toy_chains(model, n, m, anchor, indptr, indices, values, row_weight, ta
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _dense_cost(model, n, m, w, rows, row_weight, target, importance, h, out):
+def _dense_cost(model, n, m, w, indptr, indices, values, row_weight, target, importance, h,
+                out):
+    """The cost of one parameter vector: h from the present entries only (2 of 20 at
+    S = 0.9), the output over all n."""
     linear = model == MODEL_LINEAR
     bias = m * n
     dec = m * n + n
     total = 0.0
     weight_sum = 0.0
-    for r in range(rows.shape[0]):
-        x = rows[r]
+    for r in range(indptr.shape[0] - 1):
         for q in range(m):
-            acc = 0.0
-            for j in range(n):
-                acc += w[q * n + j] * x[j]
-            h[q] = max(acc, 0.0) if model == MODEL_HIDDEN_RELU else acc
+            h[q] = 0.0
+        for e in range(indptr[r], indptr[r + 1]):
+            j = indices[e]
+            v = values[e]
+            for q in range(m):
+                h[q] += w[q * n + j] * v
+        if model == MODEL_HIDDEN_RELU:
+            for q in range(m):
+                h[q] = max(h[q], 0.0)
         for i in range(n):
             out[i] = w[bias + i]
         if model == MODEL_UNTIED:
@@ -466,14 +473,15 @@ def _dense_cost(model, n, m, w, rows, row_weight, target, importance, h, out):
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def toy_cost_dense_many(model, n, m, params, rows, row_weight, target, importance, offset):
-    """float64 (k,): C(w) - offset for each row of params (k, D), the rows of the evaluation
-    set dense (rows, n); the volume's cost (see the module docstring on fastmath)."""
+def toy_cost_dense_many(model, n, m, params, indptr, indices, values, row_weight, target,
+                        importance, offset):
+    """float64 (k,): C(w) - offset for each row of params (k, D) on the CSR rows of the
+    evaluation set; the volume's cost (see the module docstring on fastmath)."""
     k = params.shape[0]
     out = np.empty(k, dtype=np.float64)
     for p in prange(k):
         h = np.empty(m, dtype=np.float64)
         o = np.empty(n, dtype=np.float64)
-        out[p] = _dense_cost(model, n, m, params[p], rows, row_weight, target, importance, h,
-                             o) - offset
+        out[p] = _dense_cost(model, n, m, params[p], indptr, indices, values, row_weight,
+                             target, importance, h, o) - offset
     return out

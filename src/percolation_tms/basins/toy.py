@@ -206,8 +206,9 @@ class ToyCost:
     def __call__(self, params) -> np.ndarray:
         params = np.ascontiguousarray(params, dtype=np.float64)
         return _kernels.toy_cost_dense_many(self.model_code, self.n, self.m, params,
-                                            self.rows, self.row_weight, self.target,
-                                            self.importance, self.offset)
+                                            self.indptr, self.indices, self.values,
+                                            self.row_weight, self.target, self.importance,
+                                            self.offset)
 
     def loss_and_grad(self, w) -> tuple[float, np.ndarray]:
         """(C(w), dC/dw (D,))."""
