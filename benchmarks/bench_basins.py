@@ -151,8 +151,8 @@ def main(argv=None) -> int:
     cost = volume.pop("cost")
     nbeta = default_nbeta(cost.n_samples)
     h_max = float(np.linalg.eigvalsh(cost.gauss_newton()).max())
-    settings = dict(n_chains=args.chains, n_draws=args.draws, n_burnin=args.burnin,
-                    step_size=0.1 / (nbeta * h_max + 1.0), localization=1.0, nbeta=nbeta)
+    settings = {"n_chains": args.chains, "n_draws": args.draws, "n_burnin": args.burnin,
+                    "step_size": 0.1 / (nbeta * h_max + 1.0), "localization": 1.0, "nbeta": nbeta}
     ours = bench_llc_ours(cost, settings)
     theirs = bench_llc_devinterp(cost, settings, args.threads)
 

@@ -16,7 +16,7 @@ def outputs(tmp_path_factory):
 
 
 def test_volume_table_one_row_per_instance_with_the_spec_parts(outputs):
-    folder, paths = outputs
+    _folder, paths = outputs
     table = pd.read_csv(paths["volumes_tied"])
     assert len(table) == 6 and table["instance"].tolist() == list(range(6))
     for column in ("log_prob", "log_prob_low", "log_prob_high", "log_prob_mean_log",
@@ -38,7 +38,7 @@ def test_volume_table_one_row_per_instance_with_the_spec_parts(outputs):
 
 
 def test_llc_and_kgon_tables(outputs):
-    folder, paths = outputs
+    _folder, paths = outputs
     llc = pd.read_csv(paths["llc_tied"])
     assert len(llc) == 6
     for column in ("llc_mean", "llc_std", "llc_sem", "nbeta", "step_size", "llc_quadratic",
@@ -55,7 +55,7 @@ def test_llc_and_kgon_tables(outputs):
 
 
 def test_scan_slopes(outputs):
-    folder, paths = outputs
+    _folder, paths = outputs
     slopes = pd.read_csv(paths["slopes"])
     assert slopes["instance"].tolist() == [0, 3] and (slopes["n_cutoffs"] == 3).all()
     volumes = pd.read_csv(paths["scan_volumes"])

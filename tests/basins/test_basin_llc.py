@@ -33,9 +33,9 @@ def exact_tempered_llc(k1, k2, nbeta, gamma):
 
 def test_t12_quadratic_matches_the_sgld_closed_form():
     h = np.array([0.5, 1.0, 2.0, 3.0, 5.0, 8.0])
-    loss_and_grad = lambda w: (0.5 * float(w @ (h * w)) + 0.25, h * w)  # noqa: E731
-    settings = dict(nbeta=100.0, localization=1.0, step_size=1e-3, n_burnin=100,
-                    n_draws=400)
+    loss_and_grad = lambda w: (0.5 * float(w @ (h * w)) + 0.25, h * w)
+    settings = {"nbeta": 100.0, "localization": 1.0, "step_size": 1e-3, "n_burnin": 100,
+                    "n_draws": 400}
     est = estimate_llc(loss_and_grad, np.zeros(6), 1000, n_chains=32, seed=0, **settings)
     expected = expected_llc_quadratic(h, **settings)
     sem = est.llc_std / math.sqrt(32)
@@ -73,12 +73,12 @@ def test_determinism_and_chain_independence():
 
 def test_flags():
     # a loss that keeps falling away from w*: negative estimates
-    down = lambda w: (-float(w @ w), -2 * w)  # noqa: E731
+    down = lambda w: (-float(w @ w), -2 * w)
     est = estimate_llc(down, np.zeros(3), 1000, n_chains=4, n_draws=200, n_burnin=0,
                        step_size=1e-3, localization=0.0)
     assert est.negative.all() and est.llc_mean < 0
     assert est.rising is False
-    up = lambda w: (float(w @ w), 2 * w)  # noqa: E731
+    up = lambda w: (float(w @ w), 2 * w)
     slow = estimate_llc(up, np.zeros(3), 1000, n_chains=4, n_draws=400, n_burnin=0,
                         step_size=1e-6, nbeta=1.0, localization=0.0)
     assert slow.rising  # far from equilibrium: still rising
@@ -97,7 +97,7 @@ def test_errors_name_the_argument(kwargs, message):
 
 def _exact_log_probability(k1, k2, eps):
     """ln mu{K <= eps} under N(0, I_2): (2/pi) int_0^(pi/2) P(1, R(phi)^2 / 2) dphi."""
-    f = lambda phi: -np.expm1(-0.5 * (eps / (np.cos(phi) ** (2 * k1) * np.sin(phi) ** (  # noqa
+    f = lambda phi: -np.expm1(-0.5 * (eps / (np.cos(phi) ** (2 * k1) * np.sin(phi) ** (
         2 * k2))) ** (1 / (k1 + k2)))
     value, _ = integrate.quad(f, 0, np.pi / 2, points=[1e-8, 1e-6, 1e-4, 1e-2], limit=1000)
     return math.log(value / (np.pi / 2))
@@ -105,7 +105,7 @@ def _exact_log_probability(k1, k2, eps):
 
 @pytest.mark.parametrize(("k", "lam"), [((1, 2), 0.25), ((1, 3), 1 / 6)])
 def test_t13_cutoff_slope_on_the_normal_crossing_is_lambda(k, lam):
-    cost = lambda w: (w[:, 0] ** k[0] * w[:, 1] ** k[1]) ** 2  # noqa: E731
+    cost = lambda w: (w[:, 0] ** k[0] * w[:, 1] ** k[1]) ** 2
     cutoffs = (1e-14, 1e-12)
     exact = [_exact_log_probability(*k, eps) for eps in cutoffs]
     exact_slope = (exact[1] - exact[0]) / math.log(100)

@@ -41,7 +41,7 @@ def test_t1_log_gamma_p_matches_scipy_where_representable(dim):
 
 def _reference_radial(dim, sigma, b, radius):
     """ln of the radial integral by scipy's adaptive quadrature around the peak."""
-    f = lambda r: -r * r / (2 * sigma**2) + b * r + (dim - 1) * math.log(r)  # noqa: E731
+    f = lambda r: -r * r / (2 * sigma**2) + b * r + (dim - 1) * math.log(r)
     r_star = 0.5 * sigma**2 * (b + math.sqrt(b * b + 4 * (dim - 1) / sigma**2))
     m = min(r_star, radius)
     top = f(m)

@@ -5,8 +5,7 @@ loading and its errors."""
 import numpy as np
 import pytest
 
-from percolation_tms.basins import estimate_llc
-from percolation_tms.basins import _kernels
+from percolation_tms.basins import _kernels, estimate_llc
 from percolation_tms.basins.config import BasinConfig, LLCConfig
 from percolation_tms.basins.toy import (
     ToyCost,
@@ -120,7 +119,7 @@ def test_gauss_newton_is_the_hessian_of_the_output_distance(model):
 def test_compiled_chains_equal_the_generic_loop():
     inst = load_instance(fake_run("untied"), 1)
     cost = ToyCost(inst, "output", eval_samples=50)
-    settings = dict(n_chains=3, n_burnin=5, n_draws=20, draw_every=2, step_size=1e-3, seed=4)
+    settings = {"n_chains": 3, "n_burnin": 5, "n_draws": 20, "draw_every": 2, "step_size": 1e-3, "seed": 4}
     fast = estimate_llc(ToyLoss(cost), inst.anchor, 50, **settings)
     slow = estimate_llc(ToyLoss(cost, compiled=False), inst.anchor, 50, **settings)
     np.testing.assert_array_equal(fast.loss_traces, slow.loss_traces)
@@ -152,7 +151,7 @@ def test_toy_helpers_run_and_are_deterministic(tmp_path):
 def test_flatten_round_trip_and_instance_errors():
     model, weights = fake_run("untied")
     w = flatten(model, weights["W"][0], weights["b"][0], weights["W_dec"][0])
-    W, b, W_dec = unflatten(model, w, 6, 2)
+    W, _b, W_dec = unflatten(model, w, 6, 2)
     np.testing.assert_array_equal(W, weights["W"][0])
     np.testing.assert_array_equal(W_dec, weights["W_dec"][0])
     with pytest.raises(ValueError, match="instance"):

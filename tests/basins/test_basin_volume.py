@@ -85,7 +85,7 @@ def test_t6_box_gaussian_log_probability():
 def test_t7_ball_noncentral_chi_square():
     dim, radius = 50, 4.0
     anchor = 0.3 * np.random.default_rng(7).normal(size=dim)
-    cost = lambda w: np.linalg.norm(w - anchor, axis=1)  # noqa: E731
+    cost = lambda w: np.linalg.norm(w - anchor, axis=1)
     est = estimate_log_probability(cost, anchor, radius, sigma=1.0, n_directions=20_000,
                                    seed=7)
     truth = stats.ncx2.logcdf(radius**2, dim, anchor @ anchor)
@@ -111,7 +111,7 @@ def test_t8_radius_search():
     assert np.all(rays.lower < rays.radius * (1 + 1e-12)) and np.all(rays.upper >= rays.lower)
     assert not rays.capped.any() and not rays.nonmonotone.any()
     # unbounded half-space: rays with d_0 < 0 never reach the cutoff and are capped
-    half = lambda w: 0.5 * np.maximum(w[:, 0], 0.0) ** 2  # noqa: E731
+    half = lambda w: 0.5 * np.maximum(w[:, 0], 0.0) ** 2
     rays = search_radii(half, np.zeros(5), 0.1, n_directions=400, sigma=1.0)
     reach = np.sqrt(0.2) / np.maximum(rays.directions[:, 0], 1e-300)
     np.testing.assert_array_equal(rays.capped, reach >= rays.max_radius)
@@ -155,7 +155,7 @@ def test_t10_preconditioners_normalised_and_determinant_corrected():
     P = full_preconditioner(G)
     assert np.linalg.slogdet(P)[1] == pytest.approx(0.0, abs=1e-10)
     np.testing.assert_allclose(P, P.T, atol=1e-14)
-    cost = lambda w: 0.5 * np.einsum("kd,de,ke->k", w, G, w)  # noqa: E731
+    cost = lambda w: 0.5 * np.einsum("kd,de,ke->k", w, G, w)
     base = estimate_log_probability(cost, np.zeros(dim), 0.1, prior="uniform",
                                     n_directions=30, preconditioner=P)
     scaled = estimate_log_probability(cost, np.zeros(dim), 0.1, prior="uniform",

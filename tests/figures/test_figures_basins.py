@@ -12,7 +12,7 @@ from percolation_tms.figures.registry import FIGURES
 from percolation_tms.io import InputFileError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "basins"))
-from basin_runs import basin_outputs  # noqa: E402
+from basin_runs import basin_outputs
 
 NAMES = ["basin_volume_sparsity", "llc_sparsity", "kgon_volume", "basin_cutoff_scan"]
 

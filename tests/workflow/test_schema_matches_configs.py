@@ -22,6 +22,8 @@ SECTIONS = {
         "statistics": "its own section (describe)",
     }),
     ("percolation", "statistics"): ("percolation_tms.stats.config:DescribeConfig", {}),
+    ("basins", "volume"): ("percolation_tms.basins.config:BasinConfig", {}),
+    ("basins", "llc"): ("percolation_tms.basins.config:LLCConfig", {}),
 }
 
 

@@ -8,6 +8,18 @@ BASIN_LLC = config["basins"]["llc"]
 BASIN_KGON = config["basins"]["kgon"]
 BASIN_SCAN = config["basins"]["scan"]
 
+# The scan reads one model kind and one seed of the synthetic sweep: both must be trained there.
+if BASIN_SCAN["model"] not in TOY_SYNTHETIC["models"]:
+    raise ValueError(
+        f"basins.scan.model {BASIN_SCAN['model']!r} is not one of toy_models.synthetic.models "
+        f"{TOY_SYNTHETIC['models']}"
+    )
+if BASIN_SCAN["seed"] not in TOY_SYNTHETIC["seeds"]:
+    raise ValueError(
+        f"basins.scan.seed {BASIN_SCAN['seed']} is not one of toy_models.synthetic.seeds "
+        f"{TOY_SYNTHETIC['seeds']}"
+    )
+
 
 def null_option(name, value):
     """``--name value``, or nothing for a null setting (the command's default applies)."""

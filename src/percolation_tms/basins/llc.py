@@ -15,8 +15,8 @@ is the same whatever the number of chains.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -203,7 +203,7 @@ def kgon_table(volumes: pd.DataFrame, llc: pd.DataFrame) -> pd.DataFrame:
         for k, part in group.groupby("polygon_k", sort=True):
             n = len(part)
 
-            def sem(column):
+            def sem(column, part=part, n=n):
                 return float(part[column].std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
             stats.append({"model": model, "sparsity": sparsity,
                           "n_features": int(part["n_features"].iloc[0]), "polygon_k": int(k),

@@ -307,10 +307,11 @@ class ToyBasin:
                 - self.uniform.log_mean_exp)
 
 
-def toy_basin_volume(run, instance: int, config: BasinConfig = BasinConfig(),
+def toy_basin_volume(run, instance: int, config: BasinConfig | None = None,
                      cost: ToyCost | None = None) -> list[ToyBasin]:
     """Basins of instance ``instance`` of a run (folder or (model, weights)), one per cutoff of
     ``config.cutoff_rel`` (the same rays for every cutoff and both priors)."""
+    config = BasinConfig() if config is None else config
     inst = load_instance(run, instance)
     cost = ToyCost(inst, config.cost, config.eval_samples) if cost is None else cost
     sigma = inst.init_scale if config.sigma is None else float(config.sigma)
@@ -363,10 +364,11 @@ class ToyLLC:
     exact_posterior_quadratic: float
 
 
-def toy_llc(run, instance: int, config: LLCConfig = LLCConfig(),
+def toy_llc(run, instance: int, config: LLCConfig | None = None,
             cost: ToyCost | None = None) -> ToyLLC:
     """SGLD estimate of the LLC of instance ``instance`` of a run, L = the config's cost on the
     evaluation set (n = its size), by the compiled chains."""
+    config = LLCConfig() if config is None else config
     inst = load_instance(run, instance)
     cost = ToyCost(inst, config.cost, config.eval_samples) if cost is None else cost
     h = np.clip(np.linalg.eigvalsh(cost.gauss_newton()), 0.0, None)

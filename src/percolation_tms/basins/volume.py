@@ -19,8 +19,8 @@ V diag(p) V^T (see ``precondition``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

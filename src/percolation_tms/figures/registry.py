@@ -81,10 +81,10 @@ _SAE = {
     "inputs": "sae_percolation", "folder": "sae", "category": "Sparse autoencoders",
     "subcategory": "Percolation dataset"}
 
-_BASIN = dict(
-    module="percolation_tms.figures.basins",
-    reader="percolation_tms.figures.basins:read_basins", folder="basins",
-    category="Basin volumes and learning coefficients")
+_BASIN = {
+    "module": "percolation_tms.figures.basins",
+    "reader": "percolation_tms.figures.basins:read_basins", "folder": "basins",
+    "category": "Basin volumes and learning coefficients"}
 
 FIGURES: dict[str, Figure] = {
     **_group(["cluster_sizes", "degrees", "hierarchy", "embedding", "feature_frequency",
