@@ -12,6 +12,7 @@ from percolation_tms.basins.toy import (
     ToyLoss,
     flatten,
     load_instance,
+    toy_basin_and_llc,
     toy_basin_volume,
     toy_llc,
     unflatten,
@@ -146,6 +147,10 @@ def test_toy_helpers_run_and_are_deterministic(tmp_path):
     assert result.estimate.step_size == pytest.approx(
         0.1 / (result.estimate.nbeta * result.max_curvature + 1.0))
     assert 0 < result.quadratic_expectation < result.exact_posterior_quadratic < 9
+    basins, both = toy_basin_and_llc(run, 0, config, LLCConfig(
+        n_chains=2, n_draws=30, n_burnin=10, eval_samples=100))
+    np.testing.assert_array_equal(basins[0].gaussian.estimates, first[0].gaussian.estimates)
+    np.testing.assert_array_equal(both.estimate.loss_traces, result.estimate.loss_traces)
 
 
 def test_flatten_round_trip_and_instance_errors():

@@ -387,3 +387,17 @@ def toy_llc(run, instance: int, config: LLCConfig | None = None,
                   exact_posterior_quadratic=exact)
 
 
+
+
+def toy_basin_and_llc(run, instance: int, volume: BasinConfig | None = None,
+                      llc: LLCConfig | None = None) -> tuple[list[ToyBasin], ToyLLC]:
+    """Both measures of one instance of a run (folder or (model, weights)): its basins, one
+    per cutoff, and its SGLD LLC (one evaluation set when both configs ask for the same cost
+    and size)."""
+    volume = BasinConfig() if volume is None else volume
+    llc = LLCConfig() if llc is None else llc
+    inst = load_instance(run, instance)
+    cost = ToyCost(inst, volume.cost, volume.eval_samples)
+    same = (llc.cost, llc.eval_samples) == (volume.cost, volume.eval_samples)
+    return (toy_basin_volume(run, instance, volume, cost=cost),
+            toy_llc(run, instance, llc, cost=cost if same else None))
