@@ -3,37 +3,6 @@
 # cutoff scan. The run folder of a toy model is passed with --run; the files it reads are named
 # as inputs so that a retrained model reruns what follows.
 
-BASIN_VOLUME = config["basins"]["volume"]
-BASIN_LLC = config["basins"]["llc"]
-BASIN_KGON = config["basins"]["kgon"]
-BASIN_SCAN = config["basins"]["scan"]
-
-# The scan reads one model kind and one seed of the synthetic sweep: both must be trained there.
-if BASIN_SCAN["model"] not in TOY_SYNTHETIC["models"]:
-    raise ValueError(
-        f"basins.scan.model {BASIN_SCAN['model']!r} is not one of toy_models.synthetic.models "
-        f"{TOY_SYNTHETIC['models']}"
-    )
-if BASIN_SCAN["seed"] not in TOY_SYNTHETIC["seeds"]:
-    raise ValueError(
-        f"basins.scan.seed {BASIN_SCAN['seed']} is not one of toy_models.synthetic.seeds "
-        f"{TOY_SYNTHETIC['seeds']}"
-    )
-
-
-def null_option(name, value):
-    """``--name value``, or nothing for a null setting (the command's default applies)."""
-    return "" if value is None else f"--{name.replace('_', '-')} {value}"
-
-
-def scan_instances():
-    """Instance indices of the sweep with the scan's seed (seed is the fastest index)."""
-    seeds = list(TOY_SYNTHETIC["seeds"])
-    position = seeds.index(BASIN_SCAN["seed"])
-    return comma_list(
-        [s * len(seeds) + position for s in range(len(TOY_SYNTHETIC["sparsities"]))]
-    )
-
 
 rule basin_volume_synthetic:
     input:
