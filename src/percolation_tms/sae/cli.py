@@ -125,7 +125,7 @@ def _train_sae(args) -> None:
 def _sae_synthetic(args) -> None:
     from pathlib import Path
 
-    from percolation_tms import io
+    from percolation_tms import filenames, io
     from percolation_tms.sae import outputs
     from percolation_tms.sae.score import select_features
     from percolation_tms.sae.sweep import run_sweep
@@ -143,7 +143,7 @@ def _sae_synthetic(args) -> None:
                                    "mean_active": args.mean_active, "decay": args.decay,
                                    "data_seed": args.data_seed}}}
     written = outputs.write_sweep(args.out, sweep, info)
-    dictionary_path = Path(args.out) / outputs.DICTIONARY
+    dictionary_path = Path(args.out) / filenames.SAE_DICTIONARY
     io.save_arrays(dictionary_path, dictionary=data.dictionary, probability=data.probability)
     for path in written + [dictionary_path]:
         _progress.log(f"wrote {path}")
