@@ -161,7 +161,11 @@ def llc_estimates(run, config: LLCConfig, progress: bool = True) -> tuple[pd.Dat
                      "llc_sem": est.llc_std / math.sqrt(config.n_chains),
                      "llc_quadratic": result.quadratic_expectation,
                      "llc_quadratic_posterior": result.exact_posterior_quadratic,
-                     "max_curvature": result.max_curvature, "half_dim": inst.n_params / 2,
+                     "max_curvature": result.max_curvature,
+                     # stable for epsilon (n beta h_max + gamma) < 4 (spec 5.3)
+                     "stability": est.step_size * (est.nbeta * result.max_curvature
+                                                   + est.localization),
+                     "half_dim": inst.n_params / 2,
                      "negative_chains": int(est.negative.sum()), "nonfinite": est.nonfinite,
                      "rising": est.rising})
         arrays["instance"].append(index)
