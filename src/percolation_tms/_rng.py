@@ -52,6 +52,7 @@ DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples o
 DOMAIN_BASIN_DIRECTION = 15  # basins: ray direction (index, 0); bootstrap resample (index, 1)
 DOMAIN_BASIN_EVAL = 16  # basins: the fixed evaluation set of one instance's cost
 DOMAIN_BASIN_SGLD = 17  # basins: the Langevin noise of one SGLD chain
+DOMAIN_STATS = 23  # statistics: train/test splits, row subsets, random rotation (stats/)
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
