@@ -40,12 +40,12 @@ BASIN_SCAN = config["basins"]["scan"]
 
 # The basin scan reads one model kind and one seed of the synthetic sweep: both must be trained.
 if BASIN_SCAN["model"] not in TOY_SYNTHETIC["models"]:
-    raise ValueError(
+    sys.exit(
         f"basins.scan.model {BASIN_SCAN['model']!r} is not one of toy_models.synthetic.models "
         f"{TOY_SYNTHETIC['models']}"
     )
 if BASIN_SCAN["seed"] not in TOY_SYNTHETIC["seeds"]:
-    raise ValueError(
+    sys.exit(
         f"basins.scan.seed {BASIN_SCAN['seed']} is not one of toy_models.synthetic.seeds "
         f"{TOY_SYNTHETIC['seeds']}"
     )
