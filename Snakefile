@@ -14,6 +14,7 @@ include: "workflow/rules/percolation.smk"
 include: "workflow/rules/toymodels.smk"
 include: "workflow/rules/sae.smk"
 include: "workflow/rules/persianrug.smk"
+include: "workflow/rules/basins.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "percolation_tms.toymodels.cli",
     "percolation_tms.sae.cli",
     "percolation_tms.persianrug.cli",
+    "percolation_tms.basins.cli",
     "percolation_tms.figures.cli",
 )
 

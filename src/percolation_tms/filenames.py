@@ -42,3 +42,14 @@ PERSIANRUG_WEIGHTS = "weights.npz"  # trained W_in, W_out, b; the rug's rows, a,
 PERSIANRUG_CONFIG = "config.json"
 PERSIANRUG_FILES = {"results": PERSIANRUG_RESULTS, "curves": PERSIANRUG_CURVES,
                     "weights": PERSIANRUG_WEIGHTS, "config": PERSIANRUG_CONFIG}
+
+# ------------------------------------------------------------------------------ basins
+BASIN_VOLUMES = "volumes.csv"  # basin-volume: one row per (instance, cutoff)
+BASIN_SLOPES = "slopes.csv"  # basin-volume: one row per instance, d ln P / d ln eps
+BASIN_RAYS = "rays.npz"  # basin-volume: the per-ray estimates and radii
+BASIN_LLC = "llc.csv"  # llc: one row per instance
+BASIN_LLC_TRACES = "llc_traces.npz"  # llc: per-chain estimates and loss traces
+BASIN_KGON = "kgon.csv"  # basin-kgon: one row per polygon k
+BASIN_VOLUME_FILES = {"volumes": BASIN_VOLUMES, "slopes": BASIN_SLOPES, "rays": BASIN_RAYS}
+BASIN_LLC_FILES = {"llc": BASIN_LLC, "traces": BASIN_LLC_TRACES}
+BASIN_KGON_FILES = {"kgon": BASIN_KGON}

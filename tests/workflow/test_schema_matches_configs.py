@@ -46,6 +46,8 @@ SECTIONS = {
     ("toy_models", "phase_diagram"): Section(
         "percolation_tms.toymodels.config:PhaseDiagramConfig"),
     ("persian_rug",): Section("percolation_tms.persianrug.config:PersianRugConfig"),
+    ("basins", "volume"): Section("percolation_tms.basins.config:BasinConfig"),
+    ("basins", "llc"): Section("percolation_tms.basins.config:LLCConfig"),
 }
 
 

@@ -13,6 +13,9 @@ PERCOLATION_RULES = {"generate_graph", "embed", "label", "export", "describe", "
 # the figures of the synthetic toy-model sweep
 TOY_PLOTS = {"plot_tms_wtw", "plot_tms_weights", "plot_tms_represented",
              "plot_tms_feature_dimensionality", "plot_tms_loss"}
+# what reads the synthetic toy-model sweep in the basin stage, and its figures
+BASIN_SWEEP = {"basin_cutoff_scan": 1, "plot_basin_volume_sparsity": 1, "plot_llc_sparsity": 1,
+               "plot_basin_cutoff_scan": 1}
 # the figures of one dataset setting (mode, size, dim)
 SETTING_PLOTS = {"plot_cluster_sizes", "plot_degrees", "plot_hierarchy", "plot_embedding",
                  "plot_feature_frequency", "plot_baselines"}
@@ -35,7 +38,9 @@ def test_changing_the_sparsities_reruns_only_toy_training_and_what_follows(tiny_
     extra = changed(tiny_run, "sparsities",
                     {"toy_models": {"synthetic": {"sparsities": [0, 0.5, 0.99]}}})
     rules = planned_rules(tiny_run, "--configfile", extra)
-    assert rules == {"train_toy_synthetic": len(models)} | {plot: 1 for plot in TOY_PLOTS}
+    assert rules == ({"train_toy_synthetic": len(models), "basin_volume_synthetic": len(models),
+                      "llc_synthetic": len(models)} | {plot: 1 for plot in TOY_PLOTS}
+                     | BASIN_SWEEP)
 
 
 def test_changing_the_dim_reruns_embedding_and_what_follows_not_the_graphs(tiny_run):
@@ -79,4 +84,6 @@ def test_adding_a_model_seed_reruns_only_the_toy_training(tiny_run):
                     {"toy_models": {"synthetic": {"seeds": seeds + [max(seeds) + 1]}}})
     rules = planned_rules(tiny_run, "--configfile", extra)
     models = config["toy_models"]["synthetic"]["models"]
-    assert rules == {"train_toy_synthetic": len(models)} | {plot: 1 for plot in TOY_PLOTS}
+    assert rules == ({"train_toy_synthetic": len(models), "basin_volume_synthetic": len(models),
+                      "llc_synthetic": len(models)} | {plot: 1 for plot in TOY_PLOTS}
+                     | BASIN_SWEEP)

@@ -129,6 +129,9 @@ def test_every_figure_is_drawn_as_png_and_pdf(tiny_run):
     expected += [figures / "sae" / name
                  for name in ("sae_recovery_depth", "sae_recovery_frequency", "sae_tradeoff",
                               "sae_mmcs")]
+    expected += [figures / "basins" / name
+                 for name in ("basin_volume_sparsity", "llc_sparsity", "kgon_volume",
+                              "basin_cutoff_scan")]
     for stem in expected:
         png = stem.with_suffix(".png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000

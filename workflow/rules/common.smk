@@ -34,6 +34,22 @@ TOY_PHASE_DIAGRAM = config["toy_models"]["phase_diagram"]
 SAE_PERCOLATION = config["sae"]["percolation"]
 SAE_SYNTHETIC = config["sae"]["synthetic"]
 PERSIAN_RUG = config["persian_rug"]
+BASIN_VOLUME = config["basins"]["volume"]
+BASIN_LLC = config["basins"]["llc"]
+BASIN_KGON = config["basins"]["kgon"]
+BASIN_SCAN = config["basins"]["scan"]
+
+# The basin scan reads one model kind and one seed of the synthetic sweep: both must be trained.
+if BASIN_SCAN["model"] not in TOY_SYNTHETIC["models"]:
+    sys.exit(
+        f"basins.scan.model {BASIN_SCAN['model']!r} is not one of toy_models.synthetic.models "
+        f"{TOY_SYNTHETIC['models']}"
+    )
+if BASIN_SCAN["seed"] not in TOY_SYNTHETIC["seeds"]:
+    sys.exit(
+        f"basins.scan.seed {BASIN_SCAN['seed']} is not one of toy_models.synthetic.seeds "
+        f"{TOY_SYNTHETIC['seeds']}"
+    )
 
 Dataset = namedtuple("Dataset", ["mode", "size", "dim", "seed"])
 
@@ -78,6 +94,21 @@ def create_prob_option(wildcards):
     if wildcards.mode == "custom":
         return f"--create-prob {PERCOLATION['create_prob']}"
     return ""
+
+
+def null_option(name, value):
+    """``--name value``, or nothing for a null setting (the command's default applies)."""
+    return "" if value is None else f"--{name.replace('_', '-')} {value}"
+
+
+def scan_instances():
+    """Instance indices of the synthetic sweep with the basin scan's seed (a train-toy run
+    nests sparsity, importance, seed; seed fastest; one importance setting here)."""
+    seeds = list(TOY_SYNTHETIC["seeds"])
+    position = seeds.index(BASIN_SCAN["seed"])
+    return comma_list(
+        [s * len(seeds) + position for s in range(len(TOY_SYNTHETIC["sparsities"]))]
+    )
 
 
 def sae_sweep_option(settings):
@@ -294,6 +325,10 @@ def get_final_output():
             **dataset_columns([SAE_DATASET]),
         )
         + expand(rules.sae_synthetic.output, kind=SAE_SYNTHETIC["kinds"])
+        + expand(rules.basin_volume_synthetic.output, model=TOY_SYNTHETIC["models"])
+        + expand(rules.llc_synthetic.output, model=TOY_SYNTHETIC["models"])
+        + rules.basin_kgon.output
+        + rules.basin_cutoff_scan.output
         + figure_files()
     )
 

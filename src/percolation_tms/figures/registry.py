@@ -88,6 +88,10 @@ _PERSIANRUG = dict(
            "weights.npz"),
     inputs="persian_rug", folder="persianrug", category="Persian Rug",
     subcategory="Large-n toy models")
+_BASIN = {
+    "module": "percolation_tms.figures.basins",
+    "reader": "percolation_tms.figures.basins:read_basins", "folder": "basins",
+    "category": "Basin volumes and learning coefficients"}
 
 FIGURES: dict[str, Figure] = {
     **_group(["cluster_sizes", "degrees", "hierarchy", "embedding", "feature_frequency",
@@ -111,4 +115,17 @@ FIGURES: dict[str, Figure] = {
             "reads": "sae-synthetic's metrics.csv, recovery.csv and config.json"}),
     **_group(["persianrug_loss_vs_ratio", "persianrug_loss_vs_p", "persianrug_symmetry",
               "persianrug_weights"], **_PERSIANRUG),
+    "basin_volume_sparsity": Figure(
+        name="basin_volume_sparsity", **_BASIN, inputs="basin_sweep",
+        subcategory="Against sparsity",
+        reads="basin-volume's volumes.csv (and llc's llc.csv) of every model kind of the sweep"),
+    "llc_sparsity": Figure(
+        name="llc_sparsity", **_BASIN, inputs="basin_sweep", subcategory="Against sparsity",
+        reads="llc's llc.csv (and basin-volume's volumes.csv) of every model kind"),
+    "kgon_volume": Figure(
+        name="kgon_volume", **_BASIN, inputs="basin_kgon", subcategory="Competing k-gons",
+        reads="basin-kgon's kgon.csv (volumes.csv and llc.csv may be given too)"),
+    "basin_cutoff_scan": Figure(
+        name="basin_cutoff_scan", **_BASIN, inputs="basin_scan", subcategory="Cutoff scan",
+        reads="basin-volume's slopes.csv of a cutoff scan and llc's llc.csv of its run"),
 }
