@@ -81,13 +81,13 @@ _SAE = {
     "inputs": "sae_percolation", "folder": "sae", "category": "Sparse autoencoders",
     "subcategory": "Percolation dataset"}
 
-_PERSIANRUG = dict(
-    module="percolation_tms.figures.persianrug",
-    reader="percolation_tms.figures.persianrug:read_persianrug",
-    reads=("persian-rug's results.csv (any kinds, any number of runs), curves.csv and "
+_PERSIANRUG = {
+    "module": "percolation_tms.figures.persianrug",
+    "reader": "percolation_tms.figures.persianrug:read_persianrug",
+    "reads": ("persian-rug's results.csv (any kinds, any number of runs), curves.csv and "
            "weights.npz"),
-    inputs="persian_rug", folder="persianrug", category="Persian Rug",
-    subcategory="Large-n toy models")
+    "inputs": "persian_rug", "folder": "persianrug", "category": "Persian Rug",
+    "subcategory": "Large-n toy models"}
 _BASIN = {
     "module": "percolation_tms.figures.basins",
     "reader": "percolation_tms.figures.basins:read_basins", "folder": "basins",
