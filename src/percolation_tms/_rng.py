@@ -47,16 +47,16 @@ DOMAIN_TOY_BATCH = 7  # toy models: the batch of one (instance, step)
 DOMAIN_TOY_EVAL = 8  # toy models: the held-out evaluation batch of one instance
 DOMAIN_SAE_INIT = 9  # sparse autoencoders: initial weights
 DOMAIN_SAE_BATCH = 10  # sparse autoencoders: minibatch order of one epoch
-DOMAIN_SAMPLE = 11  # subsampling of rows (statistics, percolation-feature inputs, figures)
+# 11: retired, never used (was DOMAIN_SAMPLE; the statistics' subsets use DOMAIN_STATS)
 DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples of synthetic data
 DOMAIN_PERSIANRUG_DATA = 13  # persian rug: inputs of one (purpose, row): batches, evaluation, fit
 DOMAIN_PERSIANRUG_MODEL = 14  # persian rug: initial weights of a trained model, the rug's rows
 DOMAIN_BASIN_DIRECTION = 15  # basins: ray direction (index, 0); bootstrap resample (index, 1)
 DOMAIN_BASIN_EVAL = 16  # basins: the fixed evaluation set of one instance's cost
 DOMAIN_BASIN_SGLD = 17  # basins: the Langevin noise of one SGLD chain
-DOMAIN_NESTED_SPLIT = 20  # nested percolation: split uniform of one hierarchy node (a = cluster, b = node key)
-DOMAIN_NESTED_EDGE = 21  # nested percolation: end-point keys of one latent (b = its key); point labelling (b = 0)
-DOMAIN_NESTED_NODE = 22  # nested embedding (a = 2 cluster) and values (a = 2 cluster + 1) of one node
+DOMAIN_NESTED_SPLIT = 20  # nested: split uniform of one hierarchy node (a = cluster, b = key)
+DOMAIN_NESTED_EDGE = 21  # nested: end-point keys of a latent (b = its key); labelling (b = 0)
+DOMAIN_NESTED_NODE = 22  # nested: embedding (a = 2 cluster) and values (a = 2 cluster + 1)
 DOMAIN_STATS = 23  # statistics: train/test splits, row subsets, random rotation (stats/)
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
