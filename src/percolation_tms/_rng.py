@@ -49,6 +49,8 @@ DOMAIN_SAE_INIT = 9  # sparse autoencoders: initial weights
 DOMAIN_SAE_BATCH = 10  # sparse autoencoders: minibatch order of one epoch
 DOMAIN_SAMPLE = 11  # subsampling of rows (statistics, percolation-feature inputs, figures)
 DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples of synthetic data
+DOMAIN_SAE_HIERARCHY = 18  # sparse autoencoders: hierarchical known-dictionary data
+DOMAIN_SAE_HIERARCHY_SIGMA = 19  # sparse autoencoders: per-feature magnitude spreads of it
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

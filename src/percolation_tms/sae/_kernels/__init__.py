@@ -43,7 +43,7 @@ from percolation_tms.sae._kernels.optim import (
     latent_update,
     threshold_update,
 )
-from percolation_tms.sae._kernels.score import best_latent_matches, max_cosine
+from percolation_tms.sae._kernels.score import absorption_rows, best_latent_matches, max_cosine
 from percolation_tms.sae._kernels.tuples import (
     ActivationRule,
     Entries,
@@ -54,7 +54,8 @@ from percolation_tms.sae._kernels.tuples import (
 from percolation_tms.sae._kernels.vector import dot
 
 __all__ = [
-    "ActivationRule", "Entries", "Levels", "Parameters", "Scratch", "adam_constants",
+    "ActivationRule", "Entries", "Levels", "Parameters", "Scratch", "absorption_rows",
+    "adam_constants",
     "adam_slice", "aux_rows", "batch_top_k", "best_latent_matches", "compact_rows",
     "decoder_bias_step", "dot", "forward_rows", "latent_gradients", "latent_major",
     "latent_update", "max_cosine", "preactivations", "select_top", "select_top_k",

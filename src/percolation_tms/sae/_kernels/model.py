@@ -97,6 +97,22 @@ def select_top_k(pre, k, out_index):
     return select_top(pre, k, 0.0, out_index)
 
 
+@njit(cache=True)
+def _encode_row(point, b_dec, b_enc, enc_t, centred, p):
+    """centred = point - b_dec; p = W_enc centred + b_enc as d axpys over the m latents."""
+    d = point.shape[0]
+    m = p.shape[0]
+    for c in range(d):
+        centred[c] = point[c] - b_dec[c]
+    for j in range(m):
+        p[j] = b_enc[j]
+    for c in range(d):
+        a = centred[c]
+        w = enc_t[c]
+        for j in range(m):
+            p[j] += a * w[j]
+
+
 @njit(parallel=True, cache=True)
 def preactivations(x, rows, enc_t, params, scratch):
     """scratch.xc[r] = x[rows[r]] - b_dec and scratch.pre[r] = W_enc xc + b_enc, per row."""
@@ -106,18 +122,7 @@ def preactivations(x, rows, enc_t, params, scratch):
     # arrays reached through a tuple attribute inside prange.
     xc, pre, b_enc, b_dec = scratch.xc, scratch.pre, params.b_enc, params.b_dec
     for r in prange(rows.shape[0]):
-        point = x[rows[r]]
-        centred = xc[r]
-        for c in range(d):
-            centred[c] = point[c] - b_dec[c]
-        p = pre[r]
-        for j in range(m):
-            p[j] = b_enc[j]
-        for c in range(d):
-            a = centred[c]
-            w = enc_t[c]
-            for j in range(m):
-                p[j] += a * w[j]
+        _encode_row(x[rows[r]], b_dec, b_enc, enc_t, xc[r], pre[r])
 
 
 @njit(parallel=True, cache=True)
@@ -150,16 +155,7 @@ def forward_rows(x, rows, enc_t, params, rule, levels, with_grad, scratch):
         point = x[rows[r]]
         p = pre[r]
         if mode != MODE_GIVEN:
-            centred = xc[r]
-            for c in range(d):
-                centred[c] = point[c] - b_dec[c]
-            for j in range(m):
-                p[j] = b_enc[j]
-            for c in range(d):
-                a = centred[c]
-                w = enc_t[c]
-                for j in range(m):
-                    p[j] += a * w[j]
+            _encode_row(point, b_dec, b_enc, enc_t, xc[r], p)
         index = act_index[r]
         if mode == MODE_TOPK:
             count = select_top_k(p, top_k, index)

@@ -72,3 +72,52 @@ def max_cosine(reference, atoms, best_atom, best_cosine):
                 top, top_j = s, j
         best_atom[g] = top_j
         best_cosine[g] = top
+
+
+@njit(parallel=True, cache=True)
+def absorption_rows(probe, s_value, rows, probe_main, probe_cos, act_indptr, act_indices,
+                    act_data, fraction, full):
+    """Ground-truth absorption (SAEBench's rule, SPEC-sae-hierarchy 3.5) of every (row,
+    probe) pair q: rows[q] a point, probe[q] the parent feature whose direction g_P is the
+    probe, s_value[q] = (x' - b_dec) . g_P > 0.  probe_main (n_probes,) the parent's main
+    latent; probe_cos (n_probes, m) cos(d_j, g_P).  proj_j = a_j cos_j; main = proj of the
+    main latent; A = the sum of the 3 largest proj_j > 0 of other latents with cos_j >= 0.1.
+    fraction[q] = 0 if main >= s or A / s < 0.4, else 1 if main <= 0, else u / (u + main),
+    u = min(A, s - main), clipped to [0, 1]; full[q]: the main activation is ~0 (< 1e-8) and
+    the top-proj latent has cos >= 0.025 and proj / s >= 0.4."""
+    for q in prange(rows.shape[0]):
+        i = rows[q]
+        p = probe[q]
+        s = s_value[q]
+        main_latent = probe_main[p]
+        main = 0.0
+        main_act = 0.0
+        top1 = top2 = top3 = 0.0
+        best_proj, best_cos = -np.inf, 0.0
+        for t in range(act_indptr[i], act_indptr[i + 1]):
+            j = act_indices[t]
+            cos = probe_cos[p, j]
+            proj = act_data[t] * cos
+            if proj > best_proj:
+                best_proj, best_cos = proj, cos
+            if j == main_latent:
+                main = proj
+                main_act = act_data[t]
+            elif cos >= 0.1 and proj > 0.0:
+                if proj > top1:
+                    top1, top2, top3 = proj, top1, top2
+                elif proj > top2:
+                    top2, top3 = proj, top2
+                elif proj > top3:
+                    top3 = proj
+        a = top1 + top2 + top3
+        if main >= s or a / s < 0.4:
+            value = 0.0
+        elif main <= 0.0:
+            value = 1.0
+        else:
+            u = min(a, s - main)
+            value = min(1.0, max(0.0, u / (u + main)))
+        fraction[q] = value
+        full[q] = (abs(main_act) < 1e-8 and best_proj > -np.inf and best_cos >= 0.025
+                   and best_proj / s >= 0.4)
