@@ -15,6 +15,7 @@ from percolation_tms.sae.score import (
     select_features,
     summarize,
 )
+from percolation_tms.sae.saelens import read_saelens, write_saelens
 from percolation_tms.sae.synthetic import KnownDictionaryData, make_known_dictionary_data
 from percolation_tms.sae.train import Encoding, SparseAutoencoder, TrainResult, encode, train_sae
 
@@ -28,6 +29,8 @@ __all__ = [
     "TrainResult",
     "encode",
     "make_known_dictionary_data",
+    "read_saelens",
+    "write_saelens",
     "mean_max_cosine_similarity",
     "score_features",
     "select_features",
