@@ -86,59 +86,24 @@ def run_sweep(X: np.ndarray, configs: list[SAEConfig], features: FeatureSet | No
         label = _label(config)
         with _progress.stage(f"sweep point {point + 1}/{len(configs)} ({label})"):
             result = train_sae(X, config, log_prefix=f"[{point + 1}/{len(configs)}] ")
-            encoding = encode(result.sae, X)
         results.append(result)
         sae = result.sae
-        active_latents = np.unique(encoding.activations.indices).size
         ident = {"point": point, "kind": config.kind, "dict_ratio": config.dict_ratio,
                  "n_latents": sae.n_latents, "l1": config.l1, "k": config.k,
                  "l0_coefficient": config.l0_coefficient}
-        row = dict(ident, seed=config.seed, epochs=config.epochs, batch_size=config.batch_size,
-                   lr=config.lr, standardize=config.standardize,
-                   final_loss=float(result.epoch_loss[-1]),
-                   mse=float(encoding.sq_err.mean()), fvu=encoding.fvu,
-                   mean_l0=encoding.mean_l0, dead_fraction=1.0 - active_latents / sae.n_latents,
-                   explained_variance=1.0 - encoding.fvu)
-        per_feature = {}
-        if features is not None:
-            match = score_features(encoding.activations, features)
-            pearson = match.pearson[np.isfinite(match.pearson)]
-            row.update(n_scored_features=int(features.column.size),
-                       mean_pearson=float(pearson.mean()) if pearson.size else float("nan"),
-                       mean_f1=float(match.f1.mean()), mean_f1_max=float(match.f1_max.mean()))
-            per_feature = {"feature": features.column, "depth": features.depth,
-                           "n_points": features.n_points, "best_latent": match.best_latent,
-                           "pearson": match.pearson, "f1": match.f1,
-                           "f1_latent": match.f1_latent, "f1_max": match.f1_max}
-            by_depth.append(_with_point(summarize(match, features, "depth"), ident))
-            by_frequency.append(_with_point(summarize(match, features, "frequency"), ident))
-            if feature_parent is not None:
-                pairs = absorption_activation(encoding.activations, features, feature_parent,
-                                              match.best_latent)
-                row["mean_absorption"] = (float(pairs["absorption"].mean()) if len(pairs)
-                                          else float("nan"))
-                depth_table = absorption_by_depth(pairs)
-                if truth is not None:
-                    pairs, depth_table = _with_ground_truth(
-                        pairs, depth_table, row, X, sae, encoding, truth, features, match)
-                absorption.append(_with_point(pairs, ident))
-                absorption_depth.append(_with_point(depth_table, ident))
-        if dictionary is not None:
-            cosine = mean_max_cosine_similarity(dictionary, sae.W_dec)
-            row["mmcs"] = cosine.mmcs
-            if truth is not None:
-                matched = match_dictionary(truth.dictionary, sae.W_dec)
-                detection = latent_detection(encoding.activations, truth.coefficients,
-                                             matched.matched_feature)
-                precision, recall, f1 = detection.mean
-                row.update(mcc=matched.mcc, uniqueness=matched.uniqueness,
-                           latent_precision=precision, latent_recall=recall, latent_f1=f1)
-            if features is not None and features.column.size == cosine.cosine.size:
-                # Known-dictionary data: feature i is direction i, so show both scores per row.
-                per_feature.update(best_atom=cosine.best_atom[features.column],
-                                   max_cosine=cosine.cosine[features.column])
-        if per_feature:
-            recovery.append(_with_point(pd.DataFrame(per_feature), ident))
+        settings_row = dict(seed=config.seed, epochs=config.epochs,
+                            batch_size=config.batch_size, lr=config.lr,
+                            standardize=config.standardize,
+                            final_loss=float(result.epoch_loss[-1]))
+        scored = score_sae(sae, X, ident, settings_row, features, dictionary, feature_parent,
+                           truth)
+        row = scored.metrics
+        for store, table in ((recovery, scored.recovery), (by_depth, scored.by_depth),
+                             (by_frequency, scored.by_frequency),
+                             (absorption, scored.absorption),
+                             (absorption_depth, scored.absorption_by_depth)):
+            if table is not None:
+                store.append(table)
         metric_rows.append(row)
         _progress.log(f"sweep point {point + 1}: fvu {row['fvu']:.3f}, L0 {row['mean_l0']:.1f}"
                       + (f", mean pearson {row['mean_pearson']:.3f}" if features else "")
@@ -146,6 +111,81 @@ def run_sweep(X: np.ndarray, configs: list[SAEConfig], features: FeatureSet | No
     return SweepResult(list(configs), results, pd.DataFrame(metric_rows), _concat(recovery),
                        _concat(by_depth), _concat(by_frequency), _concat(absorption),
                        _concat(absorption_depth))
+
+
+@dataclass(frozen=True)
+class ScoredSAE:
+    """The scores of one SAE: ``metrics`` one row (a dict); the tables of one sweep point
+    (None when not computed)."""
+
+    metrics: dict
+    recovery: pd.DataFrame | None
+    by_depth: pd.DataFrame | None
+    by_frequency: pd.DataFrame | None
+    absorption: pd.DataFrame | None
+    absorption_by_depth: pd.DataFrame | None
+
+
+def score_sae(sae, X: np.ndarray, ident: dict, settings_row: dict | None = None,
+              features: FeatureSet | None = None, dictionary: np.ndarray | None = None,
+              feature_parent: np.ndarray | None = None, truth: KnownTruth | None = None
+              ) -> ScoredSAE:
+    """Encode X with ``sae`` and score it (the scoring of :func:`run_sweep`, also used by
+    ``score-sae`` for SAEs trained elsewhere).  ``ident`` leads every row; ``settings_row``
+    follows it in the metrics."""
+    settings_row = settings_row or {}
+    if truth is not None and dictionary is None:
+        dictionary = truth.dictionary
+    encoding = encode(sae, X)
+    tables = {}
+    active_latents = np.unique(encoding.activations.indices).size
+    row = dict(ident, **settings_row, mse=float(encoding.sq_err.mean()), fvu=encoding.fvu,
+               mean_l0=encoding.mean_l0, dead_fraction=1.0 - active_latents / sae.n_latents,
+               explained_variance=1.0 - encoding.fvu)
+    per_feature = {}
+    if features is not None:
+        match = score_features(encoding.activations, features)
+        pearson = match.pearson[np.isfinite(match.pearson)]
+        row.update(n_scored_features=int(features.column.size),
+                   mean_pearson=float(pearson.mean()) if pearson.size else float("nan"),
+                   mean_f1=float(match.f1.mean()), mean_f1_max=float(match.f1_max.mean()))
+        per_feature = {"feature": features.column, "depth": features.depth,
+                       "n_points": features.n_points, "best_latent": match.best_latent,
+                       "pearson": match.pearson, "f1": match.f1,
+                       "f1_latent": match.f1_latent, "f1_max": match.f1_max}
+        tables["by_depth"] = _with_point(summarize(match, features, "depth"), ident)
+        tables["by_frequency"] = _with_point(summarize(match, features, "frequency"),
+                                             ident)
+        if feature_parent is not None:
+            pairs = absorption_activation(encoding.activations, features, feature_parent,
+                                          match.best_latent)
+            row["mean_absorption"] = (float(pairs["absorption"].mean()) if len(pairs)
+                                      else float("nan"))
+            depth_table = absorption_by_depth(pairs)
+            if truth is not None:
+                pairs, depth_table = _with_ground_truth(
+                    pairs, depth_table, row, X, sae, encoding, truth, features, match)
+            tables["absorption"] = _with_point(pairs, ident)
+            tables["absorption_by_depth"] = _with_point(depth_table, ident)
+    if dictionary is not None:
+        cosine = mean_max_cosine_similarity(dictionary, sae.W_dec)
+        row["mmcs"] = cosine.mmcs
+        if truth is not None:
+            matched = match_dictionary(truth.dictionary, sae.W_dec)
+            detection = latent_detection(encoding.activations, truth.coefficients,
+                                         matched.matched_feature)
+            precision, recall, f1 = detection.mean
+            row.update(mcc=matched.mcc, uniqueness=matched.uniqueness,
+                       latent_precision=precision, latent_recall=recall, latent_f1=f1)
+        if features is not None and features.column.size == cosine.cosine.size:
+            # Known-dictionary data: feature i is direction i, so show both scores per row.
+            per_feature.update(best_atom=cosine.best_atom[features.column],
+                               max_cosine=cosine.cosine[features.column])
+    if per_feature:
+        tables["recovery"] = _with_point(pd.DataFrame(per_feature), ident)
+    return ScoredSAE(row, tables.get("recovery"), tables.get("by_depth"),
+                     tables.get("by_frequency"), tables.get("absorption"),
+                     tables.get("absorption_by_depth"))
 
 
 def _with_ground_truth(pairs, depth_table, row, X, sae, encoding, truth, features, match):
