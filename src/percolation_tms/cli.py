@@ -18,6 +18,9 @@ from percolation_tms import __version__, _progress
 # Stage modules that contribute commands, in the order they appear in --help.
 COMMAND_MODULES = (
     "percolation_tms.dataset.cli",
+    "percolation_tms.percolation.cli",
+    "percolation_tms.embedding.cli",
+    "percolation_tms.labels.cli",
     "percolation_tms.stats.cli",
     "percolation_tms.shards.cli",
     "percolation_tms.toymodels.cli",

@@ -39,10 +39,23 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "setting", "add_arguments", "from_arguments", "to_dict", "from_dict", "option_name",
-    "add_outputs", "resolve_outputs", "is_int", "is_real", "check_positive_int",
-    "check_non_negative_int", "check_positive_real", "check_choice", "check_seeds",
+    "add_arguments",
+    "add_outputs",
+    "check_choice",
+    "check_non_negative_int",
+    "check_positive_int",
+    "check_positive_real",
+    "check_seeds",
     "check_unit_interval",
+    "from_arguments",
+    "from_dict",
+    "given_or_default",
+    "is_int",
+    "is_real",
+    "option_name",
+    "resolve_outputs",
+    "setting",
+    "to_dict",
 ]
 
 
@@ -119,10 +132,11 @@ def _format_default(value) -> str:
     return str(value)
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls, *, exclude=(), required=(),
-                  help_overrides: dict | None = None) -> None:
+def add_arguments(parser: argparse.ArgumentParser, cls, *, only=None, exclude=(),
+                  required=(), help_overrides: dict | None = None) -> None:
     """Add one option per field of the dataclass ``cls`` (those with ``cli=True``).
 
+    ``only`` limits the options to these fields (a command that sets a few of them);
     ``exclude`` names fields the command sets itself; ``required`` makes options mandatory on
     this command even though the dataclass has a default; ``help_overrides`` replaces the help
     of some fields for this command.
@@ -131,13 +145,15 @@ def add_arguments(parser: argparse.ArgumentParser, cls, *, exclude=(), required=
     help_overrides = help_overrides or {}
     for field in dataclasses.fields(cls):
         meta = field.metadata
+        if only is not None and field.name not in only:
+            continue
         if field.name in exclude or not meta.get("cli", True) or "help" not in meta:
             continue
         text = help_overrides.get(field.name, meta["help"])
         kwargs = {"dest": field.name, "default": argparse.SUPPRESS}
         if field.default is dataclasses.MISSING or field.name in required:
             kwargs["required"] = True
-        elif field.name not in help_overrides:
+        elif field.name not in help_overrides and "default" not in text:
             text = f"{text} (default: {_format_default(field.default)})"
         annotation = hints[field.name]
         inner, _ = _strip_optional(annotation)
@@ -164,6 +180,19 @@ def from_arguments(cls, args: argparse.Namespace, **overrides):
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
     values.update(overrides)
     return cls(**values)
+
+
+def given_or_default(cls, args: argparse.Namespace, names) -> dict:
+    """``{name: value}`` for the fields ``names``: the option's value where it was given, the
+    dataclass default elsewhere (for commands that pass a few settings to a function)."""
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    values = {}
+    for name in names:
+        if hasattr(args, name):
+            values[name] = getattr(args, name)
+        elif fields[name].default is not dataclasses.MISSING:
+            values[name] = fields[name].default
+    return values
 
 
 # ------------------------------------------------------------------------------ round trip

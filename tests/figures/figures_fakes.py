@@ -46,7 +46,8 @@ def write_stats(folder: Path, seed: int, size: int = 3000, dim: int = 16, n_pca:
     baseline_mse = np.array([1.0, 0.94, 0.25]) + rng.normal(0.0, 0.02, 3)
     arrays = folder / f"seed{seed}" / "arrays.npz"
     io.save_arrays(
-        arrays, cluster_sizes=cluster_sizes, degree_values=degree_values,
+        arrays, mode=np.str_(mode), size=np.int64(size), dim=np.int64(dim),
+        seed=np.int64(seed), cluster_sizes=cluster_sizes, degree_values=degree_values,
         degree_counts=degree_counts, height_values=height_values, height_counts=height_counts,
         height_size_bins=height_size_bins, height_mean_by_size=height_mean_by_size,
         pca_xy=pca_xy, pca_cluster_rank=rank.astype(np.int64), pca_y=rng.normal(size=n_pca),
@@ -57,7 +58,8 @@ def write_stats(folder: Path, seed: int, size: int = 3000, dim: int = 16, n_pca:
         "mode": mode, "size": size, "dim": dim, "seed": seed,
         "n_clusters": cluster_sizes.size, "n_latents": n_latents,
         "largest_cluster": cluster_sizes[0], "exponent": 2.5, "exponent_sigma": 0.05,
-        "exponent_n_tail": 100, "degree_kl": 3e-4 * (1 + seed), "y_mean": 0.0, "y_std": 1.0,
+        "exponent_n_tail": 100, "degree_kl": 3e-4 * (1 + seed), "degree_min_cluster": 100,
+        "y_mean": 0.0, "y_std": 1.0,
         "x_var_mean": 1.0, "x_var_rel_std": 0.02, "x_mean_abs_mean": 0.05,
         "mse_mean": baseline_mse[0], "mse_ridge": baseline_mse[1], "mse_knn": baseline_mse[2],
         "knn_k": 5, "mean_tree_height": heights.mean(), "max_tree_height": heights.max()}]))

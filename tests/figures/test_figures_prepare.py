@@ -1,4 +1,4 @@
-"""The figures' data preparation: binning, the exponent fit, means over seeds."""
+"""The figures' data preparation: binning, reference lines, means over seeds."""
 
 import numpy as np
 import pytest
@@ -34,40 +34,10 @@ def test_log_binning_refuses_values_outside_the_bins():
         prepare.log_binned_distribution(np.array([1, 50]), prepare.log_bin_edges(10))
 
 
-def test_exponent_fit_recovers_five_halves_from_yule_simon_samples():
-    # Yule-Simon with rho = 1.5 has the pmf tail s^-(rho + 1) = s^-2.5, like the cluster sizes.
-    sizes = stats.yulesimon.rvs(1.5, size=400_000, random_state=np.random.default_rng(1))
-    fit = prepare.fit_power_law_exponent(sizes, s_min=10)
-    assert fit.s_min == 10 and fit.n_tail == np.count_nonzero(sizes >= 10)
-    assert abs(fit.exponent - 2.5) < 0.1
-    assert np.isclose(fit.sigma, (fit.exponent - 1) / np.sqrt(fit.n_tail))
-
-
-def test_exponent_fit_is_unbiased_on_continuous_pareto_samples():
-    # The estimator is the exact MLE for a continuous power law: within 3 sigma of the truth.
-    rng = np.random.default_rng(2)
-    sizes = 10.0 * (1.0 - rng.random(50_000)) ** (-1.0 / 1.5)  # Pareto, density tail s^-2.5
-    fit = prepare.fit_power_law_exponent(sizes, s_min=10)
-    assert fit.n_tail == sizes.size
-    assert abs(fit.exponent - 2.5) < 3 * fit.sigma
-
-
-def test_exponent_fit_without_a_tail_is_nan():
-    fit = prepare.fit_power_law_exponent(np.array([1, 2, 3, 10]), s_min=10)
-    assert np.isnan(fit.exponent) and fit.n_tail == 1
-
-
 def test_power_law_reference_integrates_to_the_tail_fraction():
     s = np.logspace(1, 8, 20_001)
     density = prepare.power_law_reference(s, 2.5, 10.0, tail_fraction=0.3)
     assert np.isclose(np.trapezoid(density, s), 0.3, rtol=1e-3)
-
-
-def test_one_plus_poisson_pmf():
-    k = np.arange(0, 30)
-    pmf = prepare.one_plus_poisson_pmf(k)
-    assert pmf[0] == 0 and np.isclose(pmf.sum(), 1.0)
-    assert np.isclose(pmf[1], np.exp(-1)) and np.isclose(pmf[3], np.exp(-1) / 2)
 
 
 def test_pooled_histogram_sums_counts_by_value():

@@ -3,12 +3,15 @@
 from percolation_tms.dataset.api import (
     Dataset,
     LoadedDataset,
+    export_dataset,
     filter_dataset,
     generate,
+    generate_dataset,
     load_dataset,
     save_dataset,
     write_dataset_files,
 )
 
-__all__ = ["Dataset", "LoadedDataset", "filter_dataset", "generate", "load_dataset",
+__all__ = ["Dataset", "LoadedDataset", "export_dataset", "filter_dataset", "generate",
+           "generate_dataset", "load_dataset",
            "save_dataset", "write_dataset_files"]

@@ -9,6 +9,8 @@ import numpy as np
 from scipy import sparse
 
 from percolation_tms import _progress, io
+from percolation_tms.checks import check_count
+from percolation_tms.dataset.config import DatasetConfig
 from percolation_tms.embedding import embed
 from percolation_tms.embedding.embed import resolve_dtype
 from percolation_tms.features import (
@@ -19,13 +21,9 @@ from percolation_tms.features import (
 )
 from percolation_tms.labels import Values, draw_labels
 from percolation_tms.percolation.graph import (
-    EMBED_SEED_OFFSET,
     Graph,
     build_graph,
-    check_count,
-    check_seed,
     plan_clusters,
-    resolve_create_prob,
     save_graph,
 )
 
@@ -65,48 +63,70 @@ class Dataset:
         return io.DatasetPaths(outdir, self.graph.size, self.dim, self.graph.seed)
 
 
-def generate(mode: str, size: int, dim: int, seed: int, create_prob: float | None = None,
-             graph_seed: int | None = None, embed_seed: int | None = None,
-             value_seed: int | None = None, dtype="float64", n_features: int | None = None,
-             binary: bool = False) -> Dataset:
+def generate(mode: str, size: int, dim: int, seed: int, **options) -> Dataset:
     """Generate a dataset: graph, embedding, labels and ground-truth features.
 
-    Seeds: the dataset seed S gives graph S, embed S + 10000, value S + 20000; each may be
-    overridden.  Every argument is validated before any work starts (``n_features`` against
-    the number of latents once the graph is known).
-    """
-    create_prob = resolve_create_prob(mode, create_prob)
-    size = check_count("size", size)
-    dim = check_count("dim", dim)
-    seed = check_seed("seed", seed)
-    graph_seed = seed if graph_seed is None else check_seed("graph_seed", graph_seed)
-    embed_seed = seed + EMBED_SEED_OFFSET if embed_seed is None else check_seed("embed_seed",
-                                                                                embed_seed)
-    if value_seed is not None:
-        value_seed = check_seed("value_seed", value_seed)
-    dtype = resolve_dtype(dtype)
-    if n_features is not None:
-        check_count("n_features", n_features)
+    Parameters
+    ----------
+    mode : ``"one_cluster"``, ``"distribution"`` or ``"custom"``.
+    size, dim : N points in R^d.
+    seed : the dataset seed S (graph S, embed S + 10000, value S + 20000).
+    **options : any other setting of :class:`~percolation_tms.dataset.config.DatasetConfig`
+        (``create_prob``, ``graph_seed``, ``embed_seed``, ``value_seed``, ``dtype``,
+        ``n_features``, ``binary``), with its defaults.
 
-    with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {graph_seed}"):
-        plan = plan_clusters(mode, size, graph_seed, create_prob if mode == "custom" else None)
-        graph = build_graph(plan, seed=seed)
+    Every setting is validated before any work starts (``n_features`` against the number of
+    latents once the graph is known).
+    """
+    return generate_dataset(DatasetConfig(mode=mode, size=size, dim=dim, seed=seed, **options))
+
+
+def generate_dataset(config: DatasetConfig) -> Dataset:
+    """:func:`generate` for a :class:`~percolation_tms.dataset.config.DatasetConfig`.
+
+    Returns
+    -------
+    Dataset
+        The graph, X (N, d) of the config's dtype, the values (y and the latent values), the
+        CSR ground-truth features (N, k) and the per-point metadata.
+    """
+    mode, size, dim = config.mode, config.size, config.dim
+    create_prob = config.resolved_create_prob
+    seeds = config.seeds
+    dtype = resolve_dtype(config.dtype)
+    n_features, binary = config.n_features, config.binary
+
+    with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {seeds.graph}"):
+        plan = plan_clusters(mode, size, seeds.graph, create_prob if mode == "custom" else None)
+        graph = build_graph(plan, seed=seeds.seed)
     _progress.log(f"{graph.n_clusters:,} clusters (largest {int(graph.cluster_sizes[0]):,}), "
                   f"{graph.n_latents:,} latents")
     n_features = resolve_n_features(graph.n_latents, n_features)
-    with _progress.stage(f"embedding: d = {dim}, {dtype.name}, embed seed {embed_seed}"):
-        X = embed(graph, dim, embed_seed, dtype)
+    with _progress.stage(f"embedding: d = {dim}, {dtype.name}, embed seed {seeds.embed}"):
+        X = embed(graph, dim, seeds.embed, dtype)
     with _progress.stage("labels"):
-        values = draw_labels(graph, value_seed)
+        values = draw_labels(graph, seeds.value)
     with _progress.stage(f"features: {n_features:,} columns, "
                          f"{'binary' if binary else 'latent values'}"):
         features = ground_truth_features(graph, values.latent_value, n_features, binary)
-    return Dataset(graph, X, values, features, point_metadata(graph), embed_seed)
+    return Dataset(graph, X, values, features, point_metadata(graph), seeds.embed)
 
 
 def save_dataset(dataset: Dataset, outdir: str | os.PathLike, compress: bool = False
                  ) -> io.DatasetPaths:
-    """Write the four files of a dataset (spec section 7 plus the graph file), atomically."""
+    """Write the four files of a dataset (spec section 7 plus the graph file), atomically.
+
+    Parameters
+    ----------
+    dataset : from :func:`generate`.
+    outdir : the folder; the files are named ``percolation_dataset_size<N>_dim<D>_seed<S>*``.
+    compress : zip-compress the ``.npz`` files (slower; they load the same way).
+
+    Returns
+    -------
+    io.DatasetPaths
+        The paths written (``.main``, ``.features``, ``.metadata``, ``.graph``).
+    """
     paths = dataset.paths(outdir)
     write_dataset_files(paths, dataset.X, dataset.y, dataset.features, dataset.metadata,
                         dataset.graph, compress)
@@ -125,6 +145,39 @@ def write_dataset_files(paths: io.DatasetPaths, X: np.ndarray, y: np.ndarray,
             save_graph(paths.graph, graph)
 
 
+def export_dataset(graph_file: str | os.PathLike, embedding_file: str | os.PathLike,
+                   values_file: str | os.PathLike, outdir: str | os.PathLike,
+                   n_features: int | None = None, binary: bool = False,
+                   compress: bool = False) -> io.DatasetPaths:
+    """Write the users' files of a dataset from the stage outputs (the workflow's path).
+
+    Parameters
+    ----------
+    graph_file, embedding_file, values_file : the files of ``generate-graph``, ``embed``
+        (``X.npy``) and ``label``.
+    outdir : folder of the dataset files (named as in spec section 7).
+    n_features, binary, compress : as for :func:`generate` and :func:`save_dataset`.
+    """
+    from percolation_tms.labels import load_values
+    from percolation_tms.percolation import load_graph
+
+    graph = load_graph(graph_file)
+    values = load_values(values_file, graph)
+    try:
+        X = np.load(embedding_file, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise io.InputFileError(f"embedding {str(embedding_file)!r} is not a readable .npy "
+                                f"file ({exc})") from exc
+    if X.ndim != 2 or X.shape[0] != graph.n_points:
+        raise io.InputFileError(f"embedding {str(embedding_file)!r} has shape {X.shape}; the "
+                                f"graph has {graph.n_points} points")
+    with _progress.stage("features"):
+        features = ground_truth_features(graph, values.latent_value, n_features, binary)
+    paths = io.DatasetPaths(outdir, graph.size, X.shape[1], graph.seed)
+    write_dataset_files(paths, X, values.y, features, point_metadata(graph), graph, compress)
+    return paths
+
+
 @dataclass(frozen=True)
 class LoadedDataset:
     """A dataset read back from its files (graph is None when the graph file is absent)."""
@@ -138,8 +191,21 @@ class LoadedDataset:
 
 
 def load_dataset(main_file: str | os.PathLike, need_graph: bool = False) -> LoadedDataset:
-    """Read a dataset from its main ``<stem>.npz`` and the files beside it, checking that they
-    belong together (same number of rows)."""
+    """Read a dataset from its main ``<stem>.npz`` and the files beside it.
+
+    Parameters
+    ----------
+    main_file : the dataset's ``<stem>.npz``; ``<stem>_gt_features.npz``,
+        ``<stem>_gt_metadata.npz`` and (when present, or required by ``need_graph``)
+        ``<stem>_graph.npz`` are read from beside it.
+    need_graph : raise ``io.InputFileError`` when the graph file is missing.
+
+    Returns
+    -------
+    LoadedDataset
+        X, y, the CSR features, the metadata and the graph (None when absent), checked to
+        belong together (same number of rows).
+    """
     from percolation_tms.percolation import load_graph
 
     paths = io.DatasetPaths.from_main_file(main_file)
@@ -178,7 +244,18 @@ def filter_dataset(main_file: str | os.PathLike, min_size: int | None = None,
 
     Rows of X, y, features and metadata stay aligned; feature columns left empty are dropped;
     the graph file (when present) is restricted to the kept clusters, its node ids renumbered.
-    The derived files are named ``<stem>_minsize<A>_maxsize<B>...`` and load the same way.
+
+    Parameters
+    ----------
+    main_file : the dataset's ``<stem>.npz``.
+    min_size, max_size : the cluster sizes kept (either may be None: no bound).
+    outdir : where to write (default: beside the input).
+    compress : zip-compress the ``.npz`` files.
+
+    Returns
+    -------
+    io.DatasetPaths
+        The derived files, named ``<stem>_minsize<A>_maxsize<B>...``; they load the same way.
     """
     if min_size is None and max_size is None:
         raise ValueError("give --min-size and/or --max-size")

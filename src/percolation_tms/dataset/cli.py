@@ -1,12 +1,11 @@
-"""Dataset commands: ``generate`` and ``filter`` for users, and the one-stage-per-command
-pipeline the workflow runs (``generate-graph``, ``embed``, ``label``, ``export``)."""
+"""Dataset commands: ``generate`` and ``filter`` for users, and ``export``, the last stage of
+the workflow's pipeline (``generate-graph``, ``embed``, ``label``: their stages' own commands),
+which also writes a sharded dataset's files (``merge-shards`` is its other name)."""
 
 from __future__ import annotations
 
-import argparse
-
-_MODES = ("one_cluster", "distribution", "custom")
-_DTYPES = ("float64", "float32")
+from percolation_tms import settings
+from percolation_tms.dataset.config import DatasetConfig
 
 
 def register(subparsers) -> None:
@@ -17,10 +16,8 @@ def register(subparsers) -> None:
                     "<stem>_graph.npz with <stem> = percolation_dataset_size<N>_dim<D>_seed<S>.",
         epilog="example: percolation-tms generate --mode distribution --size 100000 --dim 100 "
                "--seed 0 --outdir data/")
-    add_graph_arguments(p)
-    p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
-    add_seed_arguments(p, embed=True, value=True)
-    _export_arguments(p, dtype=True)
+    settings.add_arguments(p, DatasetConfig)
+    _output_arguments(p)
     p.set_defaults(func=_generate)
 
     p = subparsers.add_parser(
@@ -36,66 +33,25 @@ def register(subparsers) -> None:
     p.add_argument("--compress", action="store_true", help="zip-compress the .npz files")
     p.set_defaults(func=_filter)
 
-    p = subparsers.add_parser("generate-graph", help="stage 1: clusters, trees, hierarchy")
-    add_graph_arguments(p)
-    p.add_argument("--out", required=True, metavar="GRAPH.npz")
-    p.set_defaults(func=_generate_graph)
-
-    p = subparsers.add_parser("embed", help="stage 2: embed a graph's points in R^d")
-    p.add_argument("--graph", required=True, metavar="GRAPH.npz")
-    p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
-    add_seed_arguments(p, embed=True)
-    p.add_argument("--dtype", choices=_DTYPES, default="float64")
-    p.add_argument("--out", required=True, metavar="X.npy")
-    p.set_defaults(func=_embed)
-
-    p = subparsers.add_parser("label", help="stage 3: latent values and labels y")
-    p.add_argument("--graph", required=True, metavar="GRAPH.npz")
-    add_seed_arguments(p, value=True)
-    p.add_argument("--out", required=True, metavar="VALUES.npz")
-    p.set_defaults(func=_label)
-
     p = subparsers.add_parser(
-        "export", help="stage 4: features + the dataset files",
+        "export", aliases=["merge-shards"], help="stage 4: features + the dataset files",
         description="Write the dataset files (spec section 7 + graph) from the stage outputs "
                     "(--graph, --embedding, --values) or from the shards of a dataset "
-                    "(--manifest, after plan-shards and generate-shard).")
+                    "(--manifest, after plan-shards and generate-shard; the command's other "
+                    "name, merge-shards, is kept for that use).")
     p.add_argument("--graph", metavar="GRAPH.npz")
     p.add_argument("--embedding", metavar="X.npy")
     p.add_argument("--values", metavar="VALUES.npz")
     p.add_argument("--manifest", metavar="manifest.json",
                    help="a sharded dataset's manifest (instead of the three stage outputs)")
-    _export_arguments(p, dtype=False)
+    p.add_argument("--shard-dir", help="with --manifest: folder of the shard files (default: "
+                                       "the manifest's)")
+    settings.add_arguments(p, DatasetConfig, only=DatasetConfig.FEATURE_FIELDS)
+    _output_arguments(p)
     p.set_defaults(func=_export)
 
 
-def add_graph_arguments(p: argparse.ArgumentParser) -> None:
-    """--mode, --create-prob, --size, --seed, --graph-seed (shared with plan-shards)."""
-    p.add_argument("--mode", required=True, choices=_MODES,
-                   help="one_cluster (p = 0), distribution (p = 1/3) or custom (--create-prob)")
-    p.add_argument("--create-prob", type=float,
-                   help="new-cluster probability p in [0, 1]; custom mode only")
-    p.add_argument("--size", type=int, required=True, help="number of points N >= 1")
-    p.add_argument("--seed", type=int, required=True,
-                   help="dataset seed S: graph S, embed S+10000, value S+20000")
-    p.add_argument("--graph-seed", type=int, help="override the graph seed")
-
-
-def add_seed_arguments(p, embed=False, value=False) -> None:
-    if embed:
-        p.add_argument("--embed-seed", type=int, help="override the embed seed")
-    if value:
-        p.add_argument("--value-seed", type=int, help="override the value seed")
-
-
-def _export_arguments(p, dtype: bool) -> None:
-    if dtype:
-        p.add_argument("--dtype", choices=_DTYPES, default="float64",
-                       help="dtype of X (float32 halves memory and disk)")
-    p.add_argument("--n-features", type=int,
-                   help="keep the first K feature columns (1 <= K <= number of latents)")
-    p.add_argument("--binary", action="store_true",
-                   help="store 1 instead of the latent values z in the feature matrix")
+def _output_arguments(p) -> None:
     p.add_argument("--compress", action="store_true",
                    help="zip-compress the .npz files (slower; loads the same way)")
     p.add_argument("--outdir", required=True, help="output folder")
@@ -103,11 +59,9 @@ def _export_arguments(p, dtype: bool) -> None:
 
 def _generate(args) -> None:
     from percolation_tms import _progress
-    from percolation_tms.dataset import generate, save_dataset
+    from percolation_tms.dataset import generate_dataset, save_dataset
 
-    dataset = generate(args.mode, args.size, args.dim, args.seed, args.create_prob,
-                       args.graph_seed, args.embed_seed, args.value_seed, args.dtype,
-                       args.n_features, args.binary)
+    dataset = generate_dataset(settings.from_arguments(DatasetConfig, args))
     paths = save_dataset(dataset, args.outdir, args.compress)
     _progress.log(f"wrote {paths.main}")
 
@@ -121,74 +75,24 @@ def _filter(args) -> None:
     _progress.log(f"wrote {paths.main}")
 
 
-def _generate_graph(args) -> None:
-    from percolation_tms import _progress
-    from percolation_tms.percolation import generate_graph, save_graph
-
-    with _progress.stage(f"graph: {args.mode}, {args.size:,} points"):
-        graph = generate_graph(args.mode, args.size, args.seed, args.create_prob,
-                               args.graph_seed)
-    save_graph(args.out, graph)
-    _progress.log(f"{graph.n_clusters:,} clusters, {graph.n_latents:,} latents -> {args.out}")
-
-
-def _embed(args) -> None:
-    import numpy as np
-
-    from percolation_tms import _progress, io
-    from percolation_tms.embedding import embed
-    from percolation_tms.percolation import load_graph
-
-    graph = load_graph(args.graph)
-    with _progress.stage(f"embedding {graph.n_points:,} points in d = {args.dim}"):
-        X = embed(graph, args.dim, args.embed_seed, args.dtype)
-    with io.atomic_open(args.out) as handle:
-        np.save(handle, X)
-
-
-def _label(args) -> None:
-    from percolation_tms import _progress
-    from percolation_tms.labels import draw_labels, save_values
-    from percolation_tms.percolation import load_graph
-
-    graph = load_graph(args.graph)
-    with _progress.stage(f"labels of {graph.n_points:,} points"):
-        values = draw_labels(graph, args.value_seed)
-    save_values(args.out, values)
-
-
 def _export(args) -> None:
-    import numpy as np
+    from percolation_tms import _progress
+    from percolation_tms.dataset import export_dataset
 
-    from percolation_tms import _progress, io
-    from percolation_tms.dataset import write_dataset_files
-    from percolation_tms.features import ground_truth_features, point_metadata
-    from percolation_tms.labels import load_values
-    from percolation_tms.percolation import load_graph
-
+    features = settings.given_or_default(DatasetConfig, args, DatasetConfig.FEATURE_FIELDS)
     stage_outputs = (args.graph, args.embedding, args.values)
     if args.manifest is not None:
         if any(stage_outputs):
             raise ValueError("give either --manifest or --graph/--embedding/--values, not both")
         from percolation_tms.shards import export_shards
 
-        export_shards(args.manifest, args.outdir, args.n_features, args.binary, args.compress)
+        export_shards(args.manifest, args.outdir, features["n_features"], features["binary"],
+                      args.compress, args.shard_dir)
         return
+    if args.shard_dir is not None:
+        raise ValueError("--shard-dir goes with --manifest")
     if not all(stage_outputs):
         raise ValueError("export needs --graph, --embedding and --values (or --manifest)")
-    graph = load_graph(args.graph)
-    values = load_values(args.values, graph)
-    try:
-        X = np.load(args.embedding, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise io.InputFileError(f"embedding {args.embedding!r} is not a readable .npy file "
-                                f"({exc})") from exc
-    if X.ndim != 2 or X.shape[0] != graph.n_points:
-        raise io.InputFileError(f"embedding {args.embedding!r} has shape {X.shape}; the graph "
-                                f"has {graph.n_points} points")
-    with _progress.stage("features"):
-        features = ground_truth_features(graph, values.latent_value, args.n_features,
-                                         args.binary)
-    paths = io.DatasetPaths(args.outdir, graph.size, X.shape[1], graph.seed)
-    write_dataset_files(paths, X, values.y, features, point_metadata(graph), graph,
-                        args.compress)
+    paths = export_dataset(args.graph, args.embedding, args.values, args.outdir,
+                           features["n_features"], features["binary"], args.compress)
+    _progress.log(f"wrote {paths.main}")

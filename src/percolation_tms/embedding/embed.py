@@ -6,14 +6,10 @@ import math
 
 import numpy as np
 
+from percolation_tms.checks import check_count, work_stripes
 from percolation_tms.embedding import _kernels
-from percolation_tms.percolation.graph import (
-    EMBED_SEED_OFFSET,
-    Graph,
-    _n_stripes,
-    check_count,
-    check_seed,
-)
+from percolation_tms.percolation.graph import Graph
+from percolation_tms.seeds import embed_seed_of
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -56,11 +52,10 @@ def embed(graph: Graph, dim: int, embed_seed: int | None = None, dtype="float64"
     """
     dim = check_count("dim", dim)
     dtype = resolve_dtype(dtype)
-    embed_seed = (graph.seed + EMBED_SEED_OFFSET if embed_seed is None
-                  else check_seed("embed_seed", embed_seed))
+    embed_seed = embed_seed_of(graph.seed, embed_seed)
     X = np.empty((graph.n_points, dim), dtype=dtype)
     _kernels.embed_clusters(graph.cluster_ids, graph.cluster_sizes, graph.point_offsets,
                             graph.latent_offsets, graph.children(), graph.edges,
                             graph.mode == "one_cluster", step_length(graph.mode, graph.size),
-                            math.sqrt(dim), embed_seed, _n_stripes(n_threads), X)
+                            math.sqrt(dim), embed_seed, work_stripes(n_threads), X)
     return X

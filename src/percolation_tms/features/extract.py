@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from percolation_tms.checks import check_count, work_stripes
 from percolation_tms.features import _kernels
-from percolation_tms.percolation.graph import Graph, _n_stripes, check_count
+from percolation_tms.percolation.graph import Graph
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def ground_truth_features(graph: Graph, latent_value: np.ndarray | None = None,
     else:
         latent_value = np.zeros(1, dtype=np.float64)
     children = graph.children()
-    stripes = _n_stripes(None)
+    stripes = work_stripes()
     empty_i = np.zeros(0, dtype=np.int64)
     if k == graph.n_latents:
         counts = graph.depth[:n]  # every ancestor is kept

@@ -26,12 +26,14 @@ from percolation_tms import io
 from percolation_tms.io import InputFileError
 
 # ---------------------------------------------------------------------------- percolation
-STATS_ARRAY_KEYS = (
+STATS_IDENTITY = ("mode", "size", "dim", "seed")  # recorded in arrays.npz and summary.csv
+STATS_ARRAY_KEYS = STATS_IDENTITY + (
     "cluster_sizes", "degree_values", "degree_counts", "height_values", "height_counts",
     "height_size_bins", "height_mean_by_size", "pca_xy", "pca_cluster_rank", "pca_y",
     "feature_frequency", "baseline_names", "baseline_mse", "knn_train_sizes", "knn_mse",
 )
-STATS_SUMMARY_COLUMNS = ("mode", "size", "dim", "seed", "n_clusters", "degree_kl", "knn_k",
+STATS_SUMMARY_COLUMNS = ("mode", "size", "dim", "seed", "n_clusters", "degree_kl",
+                         "degree_min_cluster", "exponent", "exponent_n_tail", "knn_k",
                          "mse_mean", "mse_ridge", "mse_knn")
 
 
@@ -82,21 +84,18 @@ def read_csv(path: str | Path, required: Sequence[str], what: str) -> pd.DataFra
 
 
 def _summary_row_of(path: Path, arrays: dict[str, np.ndarray], rows: pd.DataFrame) -> int:
-    """The index of the one summary row that describes ``arrays``.
-
-    ``arrays.npz`` does not name its seed, so it is matched to its row by content: the number
-    of clusters and the three baseline errors, which no two datasets share in practice.  This
-    makes the order of the inputs irrelevant and lets one aggregated summary serve many figures.
-    """
-    baseline = rows[["mse_mean", "mse_ridge", "mse_knn"]].to_numpy(dtype=np.float64)
-    same = ((rows["n_clusters"].to_numpy() == arrays["cluster_sizes"].size)
-            & np.isclose(baseline, arrays["baseline_mse"], rtol=1e-9, atol=0.0,
-                         equal_nan=True).all(axis=1))
+    """The index of the one summary row of the dataset ``arrays`` describe: both record the
+    dataset's (mode, size, dim, seed).  The order of the inputs is irrelevant, and one
+    aggregated summary can serve many figures."""
+    same = np.ones(len(rows), dtype=bool)
+    for key in STATS_IDENTITY:
+        same &= rows[key].astype(str).to_numpy() == str(arrays[key])
     matches = np.flatnonzero(same)
     if matches.size != 1:
-        raise InputFileError(f"statistics arrays {str(path)!r} match {matches.size} summary rows "
-                             "(by cluster count and baseline errors); give the summary.csv "
-                             "written with it by describe")
+        identity = ", ".join(f"{key} {arrays[key]}" for key in STATS_IDENTITY)
+        raise InputFileError(f"statistics arrays {str(path)!r} ({identity}) match "
+                             f"{matches.size} summary rows; give the summary.csv written with "
+                             "it by describe")
     return int(matches[0])
 
 

@@ -14,8 +14,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from percolation_tms.figures import prepare, style
 from percolation_tms.figures.inputs import PercolationStats
+from percolation_tms.stats import measures
 
-S_MIN = 10  # smallest cluster size in the exponent fit (the spec's choice)
+S_MIN = measures.EXPONENT_S_MIN  # the fit range of describe's exponent
 FISHER_EXPONENT = 2.5
 N_LARGEST = 10  # clusters coloured in the embedding figure
 # Fewer tail clusters than this give no exponent: sigma = (tau - 1) / sqrt(n) is an asymptotic
@@ -52,7 +53,6 @@ def plot_cluster_sizes(data: PercolationStats, out_path) -> Figure:
     ax = fig.add_subplot()
     ax.set(xscale="log", yscale="log")
     color = style.OKABE_ITO["blue"]
-    seed_fits = [prepare.fit_power_law_exponent(s, S_MIN) for s in sizes]
     if len(sizes) > 1:
         for seed_sizes in sizes:
             binned = prepare.log_binned_distribution(seed_sizes, edges)
@@ -61,7 +61,7 @@ def plot_cluster_sizes(data: PercolationStats, out_path) -> Figure:
                     alpha=style.SEED_ALPHA, linewidth=style.SEED_LINEWIDTH)
     binned = prepare.log_binned_distribution(pooled, edges)
     seen = binned.counts > 0
-    fit = prepare.fit_power_law_exponent(pooled, S_MIN)
+    fit = measures.size_exponent(pooled, S_MIN)
     fitted = fit.n_tail >= MIN_TAIL and np.isfinite(fit.exponent)
     fit_text = (f"τ̂ = {fit.exponent:.2f} ± {fit.sigma:.2f}\n(MLE over sizes s ≥ {S_MIN}, "
                 f"{fit.n_tail:,} clusters)" if fitted
@@ -75,7 +75,9 @@ def plot_cluster_sizes(data: PercolationStats, out_path) -> Figure:
                 color=style.OKABE_ITO["black"], linestyle="--", linewidth=1.2,
                 label="s$^{-5/2}$ (mean-field percolation)")
     handles, _ = ax.get_legend_handles_labels()
-    per_seed = ", ".join(f"{f.exponent:.2f}" if f.n_tail >= MIN_TAIL else "–" for f in seed_fits)
+    # each seed's exponent as describe measured it
+    per_seed = ", ".join(f"{tau:.2f}" if n_tail >= MIN_TAIL else "–" for tau, n_tail in
+                         zip(data.column("exponent"), data.column("exponent_n_tail")))
     handles = _seed_handle(len(sizes), color, f": τ̂ = {per_seed}") + handles
     ax.axvline(S_MIN, color=style.GREY, linestyle=":", linewidth=1)
     ax.annotate(f"fit range s ≥ {S_MIN} →", (S_MIN, 1.0), xycoords=("data", "axes fraction"),
@@ -90,7 +92,7 @@ def plot_cluster_sizes(data: PercolationStats, out_path) -> Figure:
 
 
 def plot_degrees(data: PercolationStats, out_path) -> Figure:
-    """Degree distribution of points in clusters of >= 100 points against 1 + Poisson(1)."""
+    """Degree distribution of points in large clusters (describe's cut) against 1 + Poisson(1)."""
     values, counts = data.arrays("degree_values"), data.arrays("degree_counts")
     pooled_values, pooled_counts = prepare.pooled_histogram(values, counts)
     fig = style.new_figure(5.6, 4.2)
@@ -98,7 +100,7 @@ def plot_degrees(data: PercolationStats, out_path) -> Figure:
     ax.set_yscale("log")
     color = style.OKABE_ITO["vermillion"]
     k = np.arange(1, max(int(pooled_values.max()), 1) + 2)
-    ax.plot(k, prepare.one_plus_poisson_pmf(k), color=style.OKABE_ITO["black"], linestyle="--",
+    ax.plot(k, measures.poisson_plus_one_pmf(k), color=style.OKABE_ITO["black"], linestyle="--",
             marker="s", markerfacecolor="none", markersize=7, linewidth=1,
             label="1 + Poisson(1)")
     if len(values) > 1:
@@ -115,7 +117,8 @@ def plot_degrees(data: PercolationStats, out_path) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("degree k (tree neighbours of a point)")
     ax.set_ylabel("fraction of points with degree k")
-    ax.set_title(f"Degrees in clusters of ≥ 100 points\n({_setting(data)})")
+    min_cluster = int(data.column("degree_min_cluster")[0])
+    ax.set_title(f"Degrees in clusters of ≥ {min_cluster:,} points\n({_setting(data)})")
     style.save_figure(fig, out_path)
     return fig
 

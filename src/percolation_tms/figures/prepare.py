@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 # ---------------------------------------------------------------------------- distributions
@@ -60,38 +59,6 @@ def log_binned_distribution(values: np.ndarray, edges: np.ndarray) -> LogBinned:
     return LogBinned(edges, counts, center, counts / (widths * total))
 
 
-@dataclass(frozen=True)
-class PowerLawFit:
-    """exponent tau of P(s) ~ s^-tau, its standard error sigma, and the tail it used."""
-
-    exponent: float
-    sigma: float
-    n_tail: int
-    s_min: int
-
-
-def fit_power_law_exponent(sizes: np.ndarray, s_min: int = 10) -> PowerLawFit:
-    """The maximum-likelihood exponent of the tail sizes >= s_min (the spec's estimator).
-
-    tau = 1 + n / sum ln(s / s_min), sigma = (tau - 1) / sqrt(n).  This is the continuous
-    (Pareto) estimator.  For discrete sizes it is biased, and how much depends on the shape of
-    the pmf near s_min: on Yule-Simon samples with rho = 1.5 (the cluster sizes of the
-    percolation model, tail exponent 5/2) it gives 2.545 at s_min = 10, while the usual discrete
-    correction (s_min - 1/2 in place of s_min, Clauset et al. 2009), exact for a pure zeta law,
-    over-corrects to 2.43 because the Yule-Simon pmf behaves like (s + 3/4)^-5/2, not s^-5/2.
-    So we keep the spec's estimator, which also matches the ``exponent`` column of ``describe``.
-    The exponent is NaN when no tail size exceeds s_min.
-    """
-    sizes = np.asarray(sizes, dtype=np.float64).ravel()
-    tail = sizes[sizes >= s_min]
-    log_sum = float(np.log(tail / s_min).sum())
-    if log_sum <= 0.0:
-        return PowerLawFit(float("nan"), float("nan"), int(tail.size), int(s_min))
-    exponent = 1.0 + tail.size / log_sum
-    return PowerLawFit(exponent, (exponent - 1.0) / np.sqrt(tail.size), int(tail.size),
-                       int(s_min))
-
-
 def power_law_reference(s: np.ndarray, exponent: float, s_min: float,
                         tail_fraction: float) -> np.ndarray:
     """The pmf C s^-exponent of a tail holding ``tail_fraction`` of all values above s_min.
@@ -101,11 +68,6 @@ def power_law_reference(s: np.ndarray, exponent: float, s_min: float,
     """
     s = np.asarray(s, dtype=np.float64)
     return tail_fraction * (exponent - 1.0) / s_min * (s / s_min) ** (-exponent)
-
-
-def one_plus_poisson_pmf(degree: np.ndarray, mean: float = 1.0) -> np.ndarray:
-    """P(degree = k) for degree = 1 + Poisson(mean): the law of degrees in large clusters."""
-    return stats.poisson.pmf(np.asarray(degree) - 1, mean)
 
 
 def pooled_histogram(values: Sequence[np.ndarray], counts: Sequence[np.ndarray]

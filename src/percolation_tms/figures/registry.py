@@ -59,27 +59,27 @@ def _group(names, **common) -> dict[str, Figure]:
     return {name: Figure(name=name, **common) for name in names}
 
 
-_PERCOLATION = dict(
-    module="percolation_tms.figures.percolation",
-    reader="percolation_tms.figures.inputs:read_percolation_stats",
-    reads=("describe's arrays.npz and summary.csv of every seed of one setting (mode, size, "
+_PERCOLATION = {
+    "module": "percolation_tms.figures.percolation",
+    "reader": "percolation_tms.figures.inputs:read_percolation_stats",
+    "reads": ("describe's arrays.npz and summary.csv of every seed of one setting (mode, size, "
            "dim), in any order"),
-    inputs="percolation_setting", folder="percolation", category="Percolation datasets",
-    subcategory="{mode}, N = {size}, d = {dim}", per_setting=True)
-_TOY = dict(
-    module="percolation_tms.figures.toymodels",
-    reader="percolation_tms.figures.inputs:read_toy_models",
-    reads=("measurements.npz, weights.npz, metrics.csv and config.json of every train-toy "
+    "inputs": "percolation_setting", "folder": "percolation", "category": "Percolation datasets",
+    "subcategory": "{mode}, N = {size}, d = {dim}", "per_setting": True}
+_TOY = {
+    "module": "percolation_tms.figures.toymodels",
+    "reader": "percolation_tms.figures.inputs:read_toy_models",
+    "reads": ("measurements.npz, weights.npz, metrics.csv and config.json of every train-toy "
            "run (model kinds and seed groups; the runs of one model kind are merged)"),
-    inputs="toy_synthetic", folder="toymodels", category="Toy models",
-    subcategory="Synthetic features")
-_SAE = dict(
-    module="percolation_tms.figures.sae",
-    reader="percolation_tms.figures.sae:read_sae_runs",
-    reads=("train-sae's metrics.csv, recovery_by_depth.csv, recovery_by_frequency.csv and "
+    "inputs": "toy_synthetic", "folder": "toymodels", "category": "Toy models",
+    "subcategory": "Synthetic features"}
+_SAE = {
+    "module": "percolation_tms.figures.sae",
+    "reader": "percolation_tms.figures.sae:read_sae_runs",
+    "reads": ("train-sae's metrics.csv, recovery_by_depth.csv, recovery_by_frequency.csv and "
            "config.json of one or more sweeps"),
-    inputs="sae_percolation", folder="sae", category="Sparse autoencoders",
-    subcategory="Percolation dataset")
+    "inputs": "sae_percolation", "folder": "sae", "category": "Sparse autoencoders",
+    "subcategory": "Percolation dataset"}
 
 FIGURES: dict[str, Figure] = {
     **_group(["cluster_sizes", "degrees", "hierarchy", "embedding", "feature_frequency",

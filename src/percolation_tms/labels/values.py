@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from percolation_tms import io
+from percolation_tms.checks import work_stripes
 from percolation_tms.labels import _kernels
-from percolation_tms.percolation.graph import VALUE_SEED_OFFSET, Graph, _n_stripes, check_seed
+from percolation_tms.percolation.graph import Graph
+from percolation_tms.seeds import value_seed_of
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,26 @@ class Values:
 
 def draw_labels(graph: Graph, value_seed: int | None = None,
                 n_threads: int | None = None) -> Values:
-    """Draw z for every latent and e for every point; combine them into labels y.
+    """Draw z for every latent and e for every point; combine them into labels y (spec 4).
 
-    ``value_seed`` defaults to the dataset seed + 20000 (spec section 6).
+    Parameters
+    ----------
+    graph : the dataset's (or a shard's) graph.
+    value_seed : seed of the value streams; default the dataset seed + 20000 (spec section 6).
+    n_threads : threads of the kernel (the results do not depend on it).
+
+    Returns
+    -------
+    Values
+        ``y`` float64 (n_points,), ``latent_value`` z and ``value_sum`` (the sum of z over a
+        latent and its ancestors) float64 (n_latents,), and the seed used.
     """
-    value_seed = (graph.seed + VALUE_SEED_OFFSET if value_seed is None
-                  else check_seed("value_seed", value_seed))
+    value_seed = value_seed_of(graph.seed, value_seed)
     latent_value = np.empty(graph.n_latents, dtype=np.float64)
     value_sum = np.empty(graph.n_latents, dtype=np.float64)
     y = np.empty(graph.n_points, dtype=np.float64)
     _kernels.draw_values(graph.cluster_ids, graph.point_offsets, graph.latent_offsets,
-                         graph.latent_parent, graph.depth, value_seed, _n_stripes(n_threads),
+                         graph.latent_parent, graph.depth, value_seed, work_stripes(n_threads),
                          latent_value, value_sum, y)
     return Values(y, latent_value, value_sum, value_seed)
 

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from percolation_tms import io
+from percolation_tms.checks import check_count, check_probability, check_seed, work_stripes
 from percolation_tms.percolation import _kernels
+from percolation_tms.seeds import graph_seed_of
 
 MODES = ("one_cluster", "distribution", "custom")
 _MODE_CREATE_PROB = {"one_cluster": 0.0, "distribution": 1.0 / 3.0}
 
-#: Seed offsets of the published datasets: dataset seed S -> graph S, embed S + 10000,
-#: value S + 20000 (spec section 6).
-EMBED_SEED_OFFSET = 10_000
-VALUE_SEED_OFFSET = 20_000
 
 
 def resolve_create_prob(mode: str, create_prob: float | None) -> float:
@@ -33,31 +31,11 @@ def resolve_create_prob(mode: str, create_prob: float | None) -> float:
     if mode == "custom":
         if create_prob is None:
             raise ValueError("create_prob is required in custom mode (a probability in [0, 1])")
-        create_prob = float(create_prob)
-        if not 0.0 <= create_prob <= 1.0:  # also rejects NaN
-            raise ValueError(f"create_prob must lie in [0, 1]; got {create_prob!r}")
-        return create_prob
+        return check_probability("create_prob", create_prob)
     if create_prob is not None:
         raise ValueError(f"create_prob is only accepted in custom mode; mode {mode!r} fixes it "
                          f"to {_MODE_CREATE_PROB[mode]:.6g}")
     return _MODE_CREATE_PROB[mode]
-
-
-def check_count(name: str, value, minimum: int = 1) -> int:
-    """An integer argument >= minimum (bools and non-integral floats refused)."""
-    if isinstance(value, bool) or not float(value).is_integer():
-        raise ValueError(f"{name} must be an integer; got {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
-    return value
-
-
-def check_seed(name: str, value) -> int:
-    seed = check_count(name, value, minimum=0)
-    if seed >= 2**63:
-        raise ValueError(f"{name} must be < 2**63; got {seed}")
-    return seed
 
 
 class _ClusterOffsets:
@@ -191,28 +169,18 @@ def build_graph(plan: ClusterPlan, seed: int | None = None, cluster_start: int =
     depth = np.zeros(n_points + n_latents, dtype=np.int64)
     edges = np.empty((n_latents, 2), dtype=np.int64)
     _kernels.build_clusters(ids, sizes, point_offsets, latent_offsets, plan.graph_seed,
-                            _n_stripes(n_threads), latent_parent, depth, edges)
+                            work_stripes(n_threads), latent_parent, depth, edges)
     return Graph(plan.mode, plan.create_prob, plan.size, plan.graph_seed,
                  plan.graph_seed if seed is None else int(seed), int(cluster_start), ids, sizes,
                  latent_parent, depth, edges)
-
-
-def _n_stripes(n_threads: int | None) -> int:
-    """Work stripes for the per-cluster kernels: several per thread, for load balance.  The
-    results never depend on this number."""
-    from numba import get_num_threads
-
-    return 8 * (n_threads or get_num_threads())
 
 
 def generate_graph(mode: str, size: int, seed: int, create_prob: float | None = None,
                    graph_seed: int | None = None) -> Graph:
     """Plan and build a whole dataset's graph.  ``seed`` is the dataset seed S; the graph seed
     defaults to S (spec section 6)."""
-    seed = check_seed("seed", seed)
-    graph_seed = seed if graph_seed is None else check_seed("graph_seed", graph_seed)
-    plan = plan_clusters(mode, size, graph_seed, create_prob)
-    return build_graph(plan, seed=seed)
+    plan = plan_clusters(mode, size, graph_seed_of(seed, graph_seed), create_prob)
+    return build_graph(plan, seed=check_seed("seed", seed))
 
 
 # ------------------------------------------------------------------------------- files

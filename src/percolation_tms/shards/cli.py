@@ -1,8 +1,10 @@
-"""``plan-shards``, ``generate-shard`` and ``merge-shards``: one dataset as K jobs."""
+"""``plan-shards`` and ``generate-shard``: one dataset as K jobs (then ``export --manifest``,
+also called ``merge-shards``, writes the standard files)."""
 
 from __future__ import annotations
 
-from percolation_tms.dataset.cli import add_graph_arguments, add_seed_arguments
+from percolation_tms import settings
+from percolation_tms.dataset.config import DatasetConfig
 
 
 def register(subparsers) -> None:
@@ -10,13 +12,12 @@ def register(subparsers) -> None:
         "plan-shards", help="plan a dataset's clusters once and cut them into K shards",
         description="Assign points to clusters (the cheap sequential part) and write plan.npz "
                     "and manifest.json into --outdir; then run generate-shard for every shard "
-                    "(any order, any machine) and merge-shards to write the standard files.",
+                    "(any order, any machine) and export --manifest (or merge-shards) to write "
+                    "the standard files.",
         epilog="example: percolation-tms plan-shards --mode distribution --size 100000000 "
                "--dim 100 --seed 0 --dtype float32 --shards 20 --outdir big/")
-    add_graph_arguments(p)
-    p.add_argument("--dim", type=int, required=True, help="embedding dimension d >= 1")
-    add_seed_arguments(p, embed=True, value=True)
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    # the features are chosen when the shards are merged (export --n-features/--binary)
+    settings.add_arguments(p, DatasetConfig, exclude=DatasetConfig.FEATURE_FIELDS)
     p.add_argument("--shards", type=int, required=True, help="number of shards K >= 1")
     p.add_argument("--outdir", required=True)
     p.set_defaults(func=_plan)
@@ -27,25 +28,16 @@ def register(subparsers) -> None:
     p.add_argument("--outdir", help="where to write the shard (default: beside the manifest)")
     p.set_defaults(func=_build)
 
-    p = subparsers.add_parser("merge-shards",
-                              help="check all shards and write the standard dataset files")
-    p.add_argument("--manifest", required=True, metavar="manifest.json")
-    p.add_argument("--shard-dir", help="folder of the shard files (default: the manifest's)")
-    p.add_argument("--n-features", type=int, help="keep the first K feature columns")
-    p.add_argument("--binary", action="store_true", help="store 1 instead of latent values")
-    p.add_argument("--compress", action="store_true")
-    p.add_argument("--outdir", required=True)
-    p.set_defaults(func=_merge)
-
 
 def _plan(args) -> None:
     from percolation_tms import _progress
     from percolation_tms.shards import plan_shards, write_plan
 
     with _progress.stage(f"planning {args.size:,} points in {args.shards} shards"):
-        manifest, plan = plan_shards(args.mode, args.size, args.dim, args.seed, args.shards,
-                                     args.create_prob, args.graph_seed, args.embed_seed,
-                                     args.value_seed, args.dtype)
+        config = settings.from_arguments(DatasetConfig, args)
+        manifest, plan = plan_shards(config.mode, config.size, config.dim, config.seed,
+                                     args.shards, config.create_prob, config.graph_seed,
+                                     config.embed_seed, config.value_seed, config.dtype)
     path = write_plan(args.outdir, manifest, plan)
     _progress.log(f"{manifest.n_clusters:,} clusters -> {path}")
 
@@ -54,10 +46,3 @@ def _build(args) -> None:
     from percolation_tms.shards import build_shard
 
     build_shard(args.manifest, args.shard, args.outdir)
-
-
-def _merge(args) -> None:
-    from percolation_tms.shards import export_shards
-
-    export_shards(args.manifest, args.outdir, args.n_features, args.binary, args.compress,
-                  args.shard_dir)

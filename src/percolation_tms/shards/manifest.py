@@ -19,15 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from percolation_tms import io
+from percolation_tms.checks import check_count
 from percolation_tms.embedding.embed import resolve_dtype
-from percolation_tms.percolation.graph import (
-    EMBED_SEED_OFFSET,
-    VALUE_SEED_OFFSET,
-    ClusterPlan,
-    check_count,
-    check_seed,
-    plan_clusters,
-)
+from percolation_tms.percolation.graph import ClusterPlan, plan_clusters
+from percolation_tms.seeds import dataset_seeds
 
 MANIFEST_FORMAT = "percolation-tms shards"
 MANIFEST_VERSION = 1
@@ -120,22 +115,17 @@ def plan_shards(mode: str, size: int, dim: int, seed: int, n_shards: int,
     size = check_count("size", size)
     dim = check_count("dim", dim)
     n_shards = check_count("shards", n_shards)
-    seed = check_seed("seed", seed)
-    graph_seed = seed if graph_seed is None else check_seed("graph_seed", graph_seed)
-    embed_seed = seed + EMBED_SEED_OFFSET if embed_seed is None else check_seed(
-        "embed_seed", embed_seed)
-    value_seed = seed + VALUE_SEED_OFFSET if value_seed is None else check_seed(
-        "value_seed", value_seed)
+    seeds = dataset_seeds(seed, graph_seed, embed_seed, value_seed)
     dtype = resolve_dtype(dtype).name
-    plan = plan_clusters(mode, size, graph_seed, create_prob)
+    plan = plan_clusters(mode, size, seeds.graph, create_prob)
     bounds = shard_boundaries(plan.cluster_sizes, n_shards)
     points, latents = plan.point_offsets, plan.latent_offsets
     shards = tuple(ShardRange(k, int(bounds[k]), int(bounds[k + 1]), int(points[bounds[k]]),
                               int(points[bounds[k + 1]]), int(latents[bounds[k]]),
                               int(latents[bounds[k + 1]]), shard_file_name(k))
                    for k in range(n_shards))
-    manifest = Manifest(mode, plan.create_prob, size, dim, dtype, seed, graph_seed, embed_seed,
-                        value_seed, plan.n_clusters, int(latents[-1]), shards)
+    manifest = Manifest(mode, plan.create_prob, size, dim, dtype, seeds.seed, seeds.graph,
+                        seeds.embed, seeds.value, plan.n_clusters, int(latents[-1]), shards)
     return manifest, plan
 
 

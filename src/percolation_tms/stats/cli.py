@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from percolation_tms import settings
+from percolation_tms.stats.config import DescribeConfig
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -12,9 +15,7 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", required=True, metavar="FILE", help="<stem>.npz")
     p.add_argument("--out-summary", required=True, metavar="CSV")
     p.add_argument("--out-arrays", required=True, metavar="NPZ")
-    p.add_argument("--knn-min-cluster", type=int, default=1000,
-                   help="k-NN baseline on points of clusters at least this large (default 1000)")
-    p.add_argument("--knn-k", type=int, default=5, help="neighbours of the k-NN baseline")
+    settings.add_arguments(p, DescribeConfig)
     p.set_defaults(func=_describe)
 
     p = subparsers.add_parser("aggregate", help="tidy table of dataset statistics over seeds")
@@ -26,13 +27,11 @@ def register(subparsers) -> None:
 
 
 def _describe(args) -> None:
-    from percolation_tms.percolation.graph import check_count
     from percolation_tms.stats.describe import write_description
 
-    check_count("knn_min_cluster", args.knn_min_cluster)
-    check_count("knn_k", args.knn_k)
+    config = settings.from_arguments(DescribeConfig, args)
     write_description(args.dataset, args.out_summary, args.out_arrays,
-                      knn_min_cluster=args.knn_min_cluster, knn_k=args.knn_k)
+                      knn_min_cluster=config.knn_min_cluster, knn_k=config.knn_k)
 
 
 def _aggregate(args) -> None:

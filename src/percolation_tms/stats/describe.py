@@ -11,10 +11,11 @@ import pandas as pd
 from percolation_tms import _progress, io
 from percolation_tms.dataset import load_dataset
 from percolation_tms.stats import measures
+from percolation_tms.stats.config import DescribeConfig
 
 DEGREE_MIN_CLUSTER = 100  # degrees are measured inside clusters of at least this many points
-KNN_MIN_CLUSTER = 1000  # spec: 5-NN MSE on points of clusters >= 1000 points
-KNN_K = 5
+KNN_MIN_CLUSTER = DescribeConfig.knn_min_cluster  # spec: 5-NN MSE on clusters >= 1000 points
+KNN_K = DescribeConfig.knn_k
 # k-NN test points: a seeded random subset of the held-out 10 % when that is larger.  The
 # search is brute force (exact), so its cost is test points x training points, N^2 / 10 when
 # every point is in a large cluster (one_cluster mode; distribution mode from about 10M
@@ -47,6 +48,7 @@ def describe(main_file: str | os.PathLike, knn_min_cluster: int = KNN_MIN_CLUSTE
     degrees = measures.point_degrees(graph.edges, graph.n_points)
     in_large = data.metadata.cluster_size >= DEGREE_MIN_CLUSTER
     row["degree_kl"] = measures.degree_kl(degrees[in_large]) if in_large.any() else np.nan
+    row["degree_min_cluster"] = DEGREE_MIN_CLUSTER
     row.update(y_mean=float(y.mean()), y_std=float(y.std()))
     row.update(measures.coordinate_moments(X))
     row["isotropy_p"] = measures.isotropy_pvalue(X)
@@ -74,6 +76,9 @@ def describe(main_file: str | os.PathLike, knn_min_cluster: int = KNN_MIN_CLUSTE
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(X.shape[0], size=min(PCA_SAMPLE, X.shape[0]), replace=False))
     arrays = {
+        # what the arrays describe, so that a reader pairs them with their summary row
+        "mode": np.str_(graph.mode), "size": np.int64(graph.size), "dim": np.int64(X.shape[1]),
+        "seed": np.int64(graph.seed),
         "cluster_sizes": sizes,
         "degree_values": degree_values, "degree_counts": degree_counts,
         "height_values": np.flatnonzero(height_counts),

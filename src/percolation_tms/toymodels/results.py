@@ -7,16 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from percolation_tms.filenames import TOY_CONFIG as CONFIG_FILE
+from percolation_tms.filenames import TOY_MEASUREMENTS as MEASUREMENTS_FILE
+from percolation_tms.filenames import TOY_METRICS as METRICS_FILE
+from percolation_tms.filenames import TOY_WEIGHTS as WEIGHTS_FILE
 from percolation_tms.io import load_arrays, save_arrays, write_csv
 from percolation_tms.toymodels.config import ToyConfig
 from percolation_tms.toymodels.measure import Measurements, measure_weights, metrics_table
 from percolation_tms.toymodels.train import ToyRun
-
-from percolation_tms.filenames import TOY_CONFIG as CONFIG_FILE
-from percolation_tms.filenames import TOY_MEASUREMENTS as MEASUREMENTS_FILE
-from percolation_tms.filenames import TOY_METRICS as METRICS_FILE
-from percolation_tms.filenames import TOY_PHASE_DIAGRAM as PHASE_DIAGRAM_FILE
-from percolation_tms.filenames import TOY_WEIGHTS as WEIGHTS_FILE
 
 
 def measure_run(run: ToyRun) -> Measurements:
