@@ -128,7 +128,7 @@ def test_every_figure_is_drawn_as_png_and_pdf(tiny_run):
                               "percolation_superposition")]
     expected += [figures / "sae" / name
                  for name in ("sae_recovery_depth", "sae_recovery_frequency", "sae_tradeoff",
-                              "sae_mmcs")]
+                              "sae_mmcs", "sae_architectures", "sae_absorption")]
     for stem in expected:
         png = stem.with_suffix(".png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000

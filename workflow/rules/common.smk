@@ -17,7 +17,7 @@ wildcard_constraints:
     dim=r"[1-9][0-9]*",
     seed=r"[0-9]+",
     model="tied|untied|linear|hidden_relu",
-    kind="relu|topk",
+    kind="relu|topk|batchtopk|jumprelu|matryoshka",
 
 
 PERCOLATION = config["percolation"]
@@ -26,6 +26,7 @@ TOY_PERCOLATION = config["toy_models"]["percolation"]
 TOY_PHASE_DIAGRAM = config["toy_models"]["phase_diagram"]
 SAE_PERCOLATION = config["sae"]["percolation"]
 SAE_SYNTHETIC = config["sae"]["synthetic"]
+SAE_HIERARCHY = config["sae"]["hierarchy"]
 
 Dataset = namedtuple("Dataset", ["mode", "size", "dim", "seed"])
 
@@ -73,11 +74,14 @@ def create_prob_option(wildcards):
 
 
 def sae_sweep_option(settings):
-    """A params function: the values an SAE job of kind relu (--l1) or topk (--k) sweeps."""
+    """A params function: the values an SAE job sweeps: --l1 (relu), --l0-coefficient
+    (jumprelu) or --k (topk, batchtopk, matryoshka)."""
 
     def option(wildcards):
         if wildcards.kind == "relu":
             return f"--l1 {comma_list(settings['l1'])}"
+        if wildcards.kind == "jumprelu":
+            return f"--l0-coefficient {comma_list(settings['l0_coefficient'])}"
         return f"--k {comma_list(settings['k'])}"
 
     return option
@@ -188,6 +192,10 @@ def synthetic_sae_size_and_dim(wildcards):
     return SAE_SYNTHETIC["n_samples"], SAE_SYNTHETIC["dim"]
 
 
+def hierarchy_sae_size_and_dim(wildcards):
+    return SAE_HIERARCHY["n_samples"], SAE_HIERARCHY["dim"]
+
+
 def dataset_threads(wildcards):
     """Threads of a dataset job: 1 per 500,000 points, at most 8. Below that a job spends most
     of its time starting Python, and two one-thread jobs side by side finish sooner. (Every job
@@ -220,7 +228,7 @@ def sae_seconds(settings):
     """Run time of an SAE sweep on N points of dimension d: 7 ns per point, dimension,
     dictionary atom, epoch and SAE (measured: N = 1e5, d = 100, two SAEs of 200 atoms, 2
     epochs: 54 s), doubled."""
-    saes_per_size = max(len(settings["k"]), len(settings["l1"]))
+    saes_per_size = max(len(settings["k"]), len(settings["l1"]), len(settings["l0_coefficient"]))
     atoms = sum(settings["dict_ratios"])  # times d
 
     def seconds(n, d):
@@ -250,6 +258,7 @@ def get_final_output():
             **dataset_columns([SAE_DATASET]),
         )
         + expand(rules.sae_synthetic.output, kind=SAE_SYNTHETIC["kinds"])
+        + expand(rules.sae_hierarchy.output, kind=SAE_HIERARCHY["kinds"])
         + figure_files()
     )
 
