@@ -128,8 +128,7 @@ def main() -> None:
 
     from percolation_tms import _progress
     from percolation_tms._rng import DOMAIN_SAE_BATCH
-    from percolation_tms.sae import SAEConfig, select_features, train_sae
-    from percolation_tms.sae import _kernels
+    from percolation_tms.sae import SAEConfig, _kernels, select_features, train_sae
     from percolation_tms.sae.train import initial_parameters, standardization
 
     _progress.set_quiet(True)
@@ -180,7 +179,7 @@ def main() -> None:
 
     if not args.no_saelens and "topk" in results:
         try:
-            import sae_lens  # noqa: F401
+            import sae_lens
         except ImportError:
             print("SAELens not importable: comparison skipped")
         else:

@@ -12,8 +12,15 @@ import tempfile
 
 import numpy as np
 import torch
-from sae_lens import SAE, JumpReLUSAE, JumpReLUSAEConfig, StandardSAE, StandardSAEConfig
-from sae_lens import TopKSAE, TopKSAEConfig
+from sae_lens import (
+    SAE,
+    JumpReLUSAE,
+    JumpReLUSAEConfig,
+    StandardSAE,
+    StandardSAEConfig,
+    TopKSAE,
+    TopKSAEConfig,
+)
 
 from percolation_tms.sae import encode, read_saelens, write_saelens
 

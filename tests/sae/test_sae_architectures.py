@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import sae_reference as ref
 
-from percolation_tms.sae import SAEConfig, encode, train_sae
-from percolation_tms.sae import _kernels
+from percolation_tms.sae import SAEConfig, _kernels, encode, train_sae
 from percolation_tms.sae.train import Parameters, SparseAutoencoder, _Trainer, loss_and_gradients
 
 

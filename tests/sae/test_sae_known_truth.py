@@ -23,7 +23,7 @@ def small():
 
 
 def test_forest_is_breadth_first_with_the_spec_counts():
-    parent, depth, first_child, n_children = forest(HierarchyConfig())
+    parent, depth, _first_child, _n_children = forest(HierarchyConfig())
     assert (depth >= 0).sum() == 336 and (depth == -1).sum() == 176  # 16 x (1 + 4 + 16)
     assert (depth[:16] == 0).all() and (depth[16:80] == 1).all() and (depth[80:336] == 2).all()
     assert (parent[16:20] == 0).all() and (parent[80:84] == 16).all()
@@ -142,7 +142,7 @@ def test_ground_truth_absorption_is_zero_for_the_perfect_sae_and_one_for_full_ab
 
 
 def test_activation_space_absorption_of_membership_latents():
-    coefficients, _, _, parent, depth = orthonormal_tree()
+    coefficients, _, _, _parent, depth = orthonormal_tree()
     features = select_features(coefficients, depth)
     feature_parent = np.array([-1, 0, 0])
     acts = coefficients.toarray().astype(float)

@@ -491,14 +491,14 @@ def plot_sae_absorption(runs: Sequence[SAERun], out_path) -> Figure:
                          "config.json of sweeps on hierarchical data")
     fig = style.new_figure(12.0, 7.6)
     axes = fig.subplots(2, 2).ravel()
-    specs = [("synthetic", "gt_parent_fraction", "all", "(a) known dictionary: ground-truth "
-              "absorption fraction"),
-             ("synthetic", "mean_absorption", "all", "(b) known dictionary: activation-space "
-              "absorption"),
-             ("percolation", "mean_absorption", "all", "(c) percolation: activation-space "
-              "absorption, all children"),
-             ("percolation", "mean_absorption", 64, "(d) percolation: children of >= 64 "
-              "points")]
+    specs = [("synthetic", "gt_parent_fraction", "all", ("(a) known dictionary: ground-truth "
+              "absorption fraction")),
+             ("synthetic", "mean_absorption", "all", ("(b) known dictionary: activation-space "
+              "absorption")),
+             ("percolation", "mean_absorption", "all", ("(c) percolation: activation-space "
+              "absorption, all children")),
+             ("percolation", "mean_absorption", 64, ("(d) percolation: children of >= 64 "
+              "points"))]
     for ax, (where, column, band, title) in zip(axes, specs):
         frames = panels[where]
         if not frames or column not in frames[0]:

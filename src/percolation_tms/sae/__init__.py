@@ -7,6 +7,7 @@
 """
 
 from percolation_tms.sae.config import SAEConfig, sweep_configs
+from percolation_tms.sae.saelens import read_saelens, write_saelens
 from percolation_tms.sae.score import (
     FeatureSet,
     Recovery,
@@ -15,7 +16,6 @@ from percolation_tms.sae.score import (
     select_features,
     summarize,
 )
-from percolation_tms.sae.saelens import read_saelens, write_saelens
 from percolation_tms.sae.synthetic import KnownDictionaryData, make_known_dictionary_data
 from percolation_tms.sae.train import Encoding, SparseAutoencoder, TrainResult, encode, train_sae
 
@@ -29,12 +29,12 @@ __all__ = [
     "TrainResult",
     "encode",
     "make_known_dictionary_data",
-    "read_saelens",
-    "write_saelens",
     "mean_max_cosine_similarity",
+    "read_saelens",
     "score_features",
     "select_features",
     "summarize",
     "sweep_configs",
     "train_sae",
+    "write_saelens",
 ]

@@ -9,6 +9,7 @@ JumpReLU coefficient) are lists in ``SweepConfig``; ``sweep_configs`` expands th
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -94,10 +95,10 @@ class SAEConfig:
         if self.kind not in K_KINDS and self.k != 0:
             raise ValueError(f"k={self.k} applies to kind 'topk' only (and batchtopk, "
                              f"matryoshka); kind {self.kind!r} does not use it")
-        if self.kind in K_KINDS:
-            if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-                raise ValueError(f"k must be an integer >= 1 for kind {self.kind!r}, got "
-                                 f"{self.k!r}")
+        if self.kind in K_KINDS and (isinstance(self.k, bool) or not isinstance(self.k, int)
+                                     or self.k < 1):
+            raise ValueError(f"k must be an integer >= 1 for kind {self.kind!r}, got "
+                             f"{self.k!r}")
         if self.kind != "relu" and self.l1 != 0:
             raise ValueError(f"l1={self.l1} applies to kind 'relu' only; kind {self.kind!r} "
                              "uses " + ("l0_coefficient" if self.kind == "jumprelu" else "k"))
@@ -135,7 +136,7 @@ class SAEConfig:
                 or any(isinstance(f, bool) or not isinstance(f, (int, float))
                        or not math.isfinite(f) for f in fractions)
                 or any(not 0 < f <= 1 for f in fractions)
-                or any(a >= b for a, b in zip(fractions, fractions[1:]))
+                or any(a >= b for a, b in itertools.pairwise(fractions))
                 or fractions[-1] != 1):
             raise ValueError(f"width_fractions must be increasing numbers in (0, 1] ending "
                              f"at 1, got {fractions!r}")
@@ -164,7 +165,7 @@ class SAEConfig:
         if self.kind != "matryoshka":
             return (n_latents,)
         ends = tuple(max(1, round(f * n_latents)) for f in self.width_fractions)
-        if any(a >= b for a, b in zip(ends, ends[1:])):
+        if any(a >= b for a, b in itertools.pairwise(ends)):
             raise ValueError(f"width_fractions {self.width_fractions} give prefix widths "
                              f"{ends} of {n_latents} latents: two are equal")
         return ends

@@ -58,7 +58,9 @@ class HierarchyConfig:
         settings.check_non_negative_int(self, "tree_depth", "data_seed")
         for name in ("exclusive", "compensation", "child_scale"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+                # ValueError, not TypeError: the CLI reports ValueErrors as argument errors.
+                raise ValueError(  # noqa: TRY004
+                    f"{name} must be true or false, got {getattr(self, name)!r}")
         settings.check_positive_real(self, "p_max", "p_min", "mu_first", "mu_last")
         if not settings.is_real(self.rate_exponent) or self.rate_exponent <= 0:
             raise ValueError(f"rate_exponent must be a positive number, got "

@@ -20,7 +20,7 @@ from percolation_tms.filenames import SAE_METRICS as METRICS  # noqa: F401
 from percolation_tms.filenames import SAE_RECOVERY as RECOVERY  # noqa: F401
 from percolation_tms.filenames import SAE_RECOVERY_BY_DEPTH as RECOVERY_BY_DEPTH  # noqa: F401
 from percolation_tms.filenames import SAE_RECOVERY_BY_FREQUENCY as RECOVERY_BY_FREQUENCY  # noqa
-from percolation_tms.filenames import SAE_SWEEP_FILES, SAE_TIMINGS as TIMINGS  # noqa: F401
+from percolation_tms.filenames import SAE_SWEEP_FILES
 from percolation_tms.filenames import SAE_WEIGHTS as WEIGHTS  # noqa: F401
 from percolation_tms.sae.config import SAEConfig
 from percolation_tms.sae.sweep import SweepResult

@@ -9,18 +9,18 @@ import pandas as pd
 
 from percolation_tms import _progress
 from percolation_tms.sae.config import SAEConfig
-from percolation_tms.sae.score import (
-    FeatureSet,
-    mean_max_cosine_similarity,
-    score_features,
-    summarize,
-)
 from percolation_tms.sae.metrics import (
     absorption_activation,
     absorption_by_depth,
     absorption_ground_truth,
     latent_detection,
     match_dictionary,
+)
+from percolation_tms.sae.score import (
+    FeatureSet,
+    mean_max_cosine_similarity,
+    score_features,
+    summarize,
 )
 from percolation_tms.sae.train import TrainResult, encode, train_sae
 
@@ -91,10 +91,10 @@ def run_sweep(X: np.ndarray, configs: list[SAEConfig], features: FeatureSet | No
         ident = {"point": point, "kind": config.kind, "dict_ratio": config.dict_ratio,
                  "n_latents": sae.n_latents, "l1": config.l1, "k": config.k,
                  "l0_coefficient": config.l0_coefficient}
-        settings_row = dict(seed=config.seed, epochs=config.epochs,
-                            batch_size=config.batch_size, lr=config.lr,
-                            standardize=config.standardize,
-                            final_loss=float(result.epoch_loss[-1]))
+        settings_row = {"seed": config.seed, "epochs": config.epochs,
+                            "batch_size": config.batch_size, "lr": config.lr,
+                            "standardize": config.standardize,
+                            "final_loss": float(result.epoch_loss[-1])}
         scored = score_sae(sae, X, ident, settings_row, features, dictionary, feature_parent,
                            truth)
         row = scored.metrics

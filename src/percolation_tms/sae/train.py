@@ -137,7 +137,7 @@ class SparseAutoencoder:
         params = Parameters(*(np.ascontiguousarray(a, dtype=np.float64) for a in (
             arrays["W_enc"], arrays["b_enc"], np.asarray(arrays["W_dec"]).T, arrays["b_dec"])))
         kind = str(arrays["kind"]) if "kind" in arrays else ""
-        threshold = arrays["threshold"] if "threshold" in arrays else None
+        threshold = arrays.get("threshold", None)
         return cls(params, np.asarray(arrays["input_mean"], dtype=np.float64),
                    float(arrays["input_scale"]), int(arrays["top_k"]), float(arrays["l1"]),
                    kind, threshold)

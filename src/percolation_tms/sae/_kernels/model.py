@@ -116,8 +116,6 @@ def _encode_row(point, b_dec, b_enc, enc_t, centred, p):
 @njit(parallel=True, cache=True)
 def preactivations(x, rows, enc_t, params, scratch):
     """scratch.xc[r] = x[rows[r]] - b_dec and scratch.pre[r] = W_enc xc + b_enc, per row."""
-    d = x.shape[1]
-    m = enc_t.shape[1]
     # Fields are read into locals first: numba's parallel lowering loses element writes to
     # arrays reached through a tuple attribute inside prange.
     xc, pre, b_enc, b_dec = scratch.xc, scratch.pre, params.b_enc, params.b_dec

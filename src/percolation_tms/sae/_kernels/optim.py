@@ -87,5 +87,4 @@ def threshold_update(theta, grad, moment1, moment2, adam):
     """One Adam step of the JumpReLU thresholds, then theta >= 0 (as SAELens clamps)."""
     adam_slice(theta, grad, moment1, moment2, adam)
     for j in range(theta.shape[0]):
-        if theta[j] < 0.0:
-            theta[j] = 0.0
+        theta[j] = max(theta[j], 0.0)
