@@ -51,6 +51,7 @@ DOMAIN_SAMPLE = 11  # subsampling of rows (statistics, percolation-feature input
 DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples of synthetic data
 DOMAIN_SAE_HIERARCHY = 18  # sparse autoencoders: hierarchical known-dictionary data
 DOMAIN_SAE_HIERARCHY_SIGMA = 19  # sparse autoencoders: per-feature magnitude spreads of it
+DOMAIN_STATS = 23  # statistics: train/test splits, row subsets, random rotation (stats/)
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

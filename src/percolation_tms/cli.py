@@ -35,11 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Percolation-cluster datasets, toy models of superposition and sparse "
                     "autoencoders.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("-q", "--quiet", action="store_true", help=_QUIET_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    # -q also after the command (`percolation-tms generate -q ...`). SUPPRESS: a command given
+    # without it leaves the value set before the command (or False) in place.
+    for command in {id(p): p for p in subparsers.choices.values()}.values():
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                             help=_QUIET_HELP)
     return parser
+
+
+_QUIET_HELP = "no progress on stderr"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,16 +79,21 @@ def test_one_cluster_baselines():
     """one_cluster, N = 10k, d = 128: mean > 0.3, ridge in (0.2, 0.5), 5-NN in (0.05, 0.4).
 
     With a single cluster every label shares the root's value, so a dataset's ridge MSE varies
-    with its seed (0.17 to 0.27 over seeds 0-5); bounds apply to the mean over seeds 0-5.
+    with its seed (0.14 to 0.27 over seeds 0-11); bounds apply to the mean over seeds 0-5. The
+    held-out 10 % adds noise of its own (ridge: std 0.01 over splits of one dataset), so each
+    dataset's MSEs are the mean over five splits (split seeds 42-46): the bounds are about the
+    datasets, not about one split of them. The ridge bound is tight: its mean over seeds 0-5 is
+    0.208, over seeds 0-11 0.193 (each averaged over 20 splits).
     """
     mean_mse, ridge_mse, knn_mse = [], [], []
     for seed in range(6):
         ds = generate("one_cluster", 10_000, 128, seed=seed)
-        train, test = measures.train_test_split(ds.X.shape[0])
         X, y = ds.X, ds.y
-        mean_mse.append(measures.mse_mean_predictor(y[train], y[test]))
-        ridge_mse.append(measures.mse_ridge(X[train], y[train], X[test], y[test]))
-        knn_mse.append(measures.mse_knn(X[train], y[train], X[test], y[test], 5))
+        for split_seed in range(measures.SPLIT_SEED, measures.SPLIT_SEED + 5):
+            train, test = measures.train_test_split(X.shape[0], seed=split_seed)
+            mean_mse.append(measures.mse_mean_predictor(y[train], y[test]))
+            ridge_mse.append(measures.mse_ridge(X[train], y[train], X[test], y[test]))
+            knn_mse.append(measures.mse_knn(X[train], y[train], X[test], y[test], 5))
     assert np.mean(mean_mse) > 0.3
     assert 0.2 < np.mean(ridge_mse) < 0.5
     assert 0.05 < np.mean(knn_mse) < 0.4

@@ -1,14 +1,21 @@
 import math
 from collections import namedtuple
 
-from snakemake.utils import validate
+import sys
+
+from percolation_tms import workflow_config
+from percolation_tms.dataset.memory import estimate_peak_bytes
 
 from percolation_tms.figures.registry import FIGURES
 
 
-# Stops the run before any job starts if a key is unknown, mistyped or out of range; fills in
-# the defaults of every key the config leaves out.
-validate(config, schema="../schemas/config.schema.yaml")
+# Stops the run before any job starts if a key is unknown, mistyped or out of range, with a
+# few lines naming the key (snakemake.utils.validate would print the whole schema and config);
+# fills in the defaults of every key the config leaves out, as validate(set_default=True) does.
+try:
+    workflow_config.validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+except workflow_config.ConfigError as error:
+    sys.exit(str(error))
 
 
 wildcard_constraints:
@@ -181,7 +188,6 @@ FIGURE_INPUTS["percolation_setting"] = setting_statistics
 # that a cluster scheduler neither kills nor starves the jobs. A job that is retried (the
 # cluster profile's retries) asks for proportionally more on each attempt.
 INTERPRETER_MB = 400  # Python with numpy, scipy, pandas and numba loaded
-X_ITEMSIZE = 4 if PERCOLATION["dtype"] == "float32" else 8
 
 
 def dataset_size_and_dim(wildcards):
@@ -202,6 +208,23 @@ def dataset_threads(wildcards):
     sets NUMBA_NUM_THREADS to its threads, else the numba kernels would start one thread per
     core; results do not depend on the number of threads.)"""
     return min(8, 1 + int(wildcards.size) // 500_000)
+
+
+# The dataset jobs' memory: twice the package's estimate of the command's peak (the one the
+# `generate` command checks before it starts; percolation_tms/dataset/memory.py, fitted to
+# measured peaks).
+MEMORY_MARGIN = 2
+
+
+def dataset_mem_mb(stage, size_and_dim=dataset_size_and_dim):
+    """A resources function: MEMORY_MARGIN times the estimated peak of ``stage``, in MB."""
+
+    def estimate(wildcards, attempt):
+        n, d = size_and_dim(wildcards)
+        peak = estimate_peak_bytes(wildcards.mode, n, d, PERCOLATION["dtype"], stage)
+        return attempt * math.ceil(MEMORY_MARGIN * peak / 2**20)
+
+    return estimate
 
 
 def mem_mb(data_bytes, size_and_dim=dataset_size_and_dim):

@@ -13,8 +13,8 @@ rule generate_graph:
         "results/benchmarks/generate_graph/{mode}/size{size}_seed{seed}.tsv"
     threads: dataset_threads
     resources:
-        # measured: 160 bytes and 9 us per point
-        mem_mb=mem_mb(lambda n, d: 400 * n),
+        # measured: 9 us per point
+        mem_mb=dataset_mem_mb("generate_graph"),
         runtime=runtime_min(lambda n, d: 2e-5 * n),
     conda:
         "../envs/percolation-tms.yaml"
@@ -37,8 +37,8 @@ rule embed:
         "results/benchmarks/embed/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
     threads: dataset_threads
     resources:
-        # measured: X plus 300 bytes per point; 0.2 us per value of X
-        mem_mb=mem_mb(lambda n, d: 2 * n * d * X_ITEMSIZE + 400 * n),
+        # measured: 0.2 us per value of X
+        mem_mb=dataset_mem_mb("embed"),
         runtime=runtime_min(lambda n, d: 5e-7 * n * d),
     conda:
         "../envs/percolation-tms.yaml"
@@ -59,8 +59,8 @@ rule label:
         "results/benchmarks/label/{mode}/size{size}_seed{seed}.tsv"
     threads: dataset_threads
     resources:
-        # measured: 160 bytes and 8 us per point
-        mem_mb=mem_mb(lambda n, d: 400 * n),
+        # measured: 8 us per point
+        mem_mb=dataset_mem_mb("label"),
         runtime=runtime_min(lambda n, d: 2e-5 * n),
     conda:
         "../envs/percolation-tms.yaml"
@@ -89,8 +89,8 @@ rule export:
         "results/benchmarks/export/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
     threads: dataset_threads
     resources:
-        # measured: X plus 440 bytes per point; 0.2 us per value of X
-        mem_mb=mem_mb(lambda n, d: 2 * n * d * X_ITEMSIZE + 1000 * n),
+        # measured: 0.2 us per value of X
+        mem_mb=dataset_mem_mb("export"),
         runtime=runtime_min(lambda n, d: 5e-7 * n * d),
     conda:
         "../envs/percolation-tms.yaml"
@@ -118,10 +118,9 @@ rule describe:
         "results/benchmarks/describe/{mode}/size{size}_dim{dim}_seed{seed}.tsv"
     threads: dataset_threads
     resources:
-        # measured at N = 1e6, d = 100: 3.0 GB (float64 copies of X for the baselines, plus
-        # k-NN distance blocks capped at 256 MB), so 6 copies of X in float64 and 1 GB; and
-        # 2 us per value of X
-        mem_mb=mem_mb(lambda n, d: 6 * n * d * 8 + 2**30),
+        # memory: float64 copies of X for the baselines, plus k-NN distance blocks capped at
+        # 256 MB (measured at N = 1e6, d = 100: 3.0 GB); 2 us per value of X
+        mem_mb=dataset_mem_mb("describe"),
         runtime=runtime_min(lambda n, d: 5e-6 * n * d),
     conda:
         "../envs/percolation-tms.yaml"
@@ -212,8 +211,8 @@ rule generate_shard:
     threads: dataset_threads
     resources:
         # as embed + label + export, for the points of the largest shard
-        mem_mb=mem_mb(lambda n, d: 2 * n * d * X_ITEMSIZE + 1400 * n,
-                      lambda wildcards: (shard_points(wildcards), int(wildcards.dim))),
+        mem_mb=dataset_mem_mb("generate_shard",
+                              lambda wildcards: (shard_points(wildcards), int(wildcards.dim))),
         runtime=runtime_min(lambda n, d: 1e-6 * n * d,
                             lambda wildcards: (shard_points(wildcards), int(wildcards.dim))),
     conda:

@@ -63,7 +63,8 @@ class Dataset:
         return io.DatasetPaths(outdir, self.graph.size, self.dim, self.graph.seed)
 
 
-def generate(mode: str, size: int, dim: int, seed: int, **options) -> Dataset:
+def generate(mode: str, size: int, dim: int, seed: int, *, memory_check: bool = False,
+             **options) -> Dataset:
     """Generate a dataset: graph, embedding, labels and ground-truth features.
 
     Parameters
@@ -75,13 +76,19 @@ def generate(mode: str, size: int, dim: int, seed: int, **options) -> Dataset:
         (``create_prob``, ``graph_seed``, ``embed_seed``, ``value_seed``, ``dtype``,
         ``n_features``, ``binary``), with its defaults.
 
+    memory_check : bool
+        Once the graph is built (a small part of the work), estimate the peak memory from its
+        actual tree depths and raise ``memory.MemoryCheckError`` if it exceeds what the
+        machine has (:mod:`percolation_tms.dataset.memory`).
+
     Every setting is validated before any work starts (``n_features`` against the number of
     latents once the graph is known).
     """
-    return generate_dataset(DatasetConfig(mode=mode, size=size, dim=dim, seed=seed, **options))
+    return generate_dataset(DatasetConfig(mode=mode, size=size, dim=dim, seed=seed, **options),
+                            memory_check=memory_check)
 
 
-def generate_dataset(config: DatasetConfig) -> Dataset:
+def generate_dataset(config: DatasetConfig, *, memory_check: bool = False) -> Dataset:
     """:func:`generate` for a :class:`~percolation_tms.dataset.config.DatasetConfig`.
 
     Returns
@@ -102,6 +109,11 @@ def generate_dataset(config: DatasetConfig) -> Dataset:
     _progress.log(f"{graph.n_clusters:,} clusters (largest {int(graph.cluster_sizes[0]):,}), "
                   f"{graph.n_latents:,} latents")
     n_features = resolve_n_features(graph.n_latents, n_features)
+    if memory_check:
+        from percolation_tms.dataset import memory
+
+        memory.check_fits(mode, size, dim, dtype.name, "generate",
+                          mean_depth=float(graph.depth[:graph.n_points].mean()))
     with _progress.stage(f"embedding: d = {dim}, {dtype.name}, embed seed {seeds.embed}"):
         X = embed(graph, dim, seeds.embed, dtype)
     with _progress.stage("labels"):

@@ -18,6 +18,8 @@ def register(subparsers) -> None:
                "--seed 0 --outdir data/")
     settings.add_arguments(p, DatasetConfig)
     _output_arguments(p)
+    p.add_argument("--ignore-memory-check", action="store_true",
+                   help="start even if the estimated peak memory exceeds what is available")
     p.set_defaults(func=_generate)
 
     p = subparsers.add_parser(
@@ -59,9 +61,15 @@ def _output_arguments(p) -> None:
 
 def _generate(args) -> None:
     from percolation_tms import _progress
-    from percolation_tms.dataset import generate_dataset, save_dataset
+    from percolation_tms.dataset import generate_dataset, memory, save_dataset
 
-    dataset = generate_dataset(settings.from_arguments(DatasetConfig, args))
+    config = settings.from_arguments(DatasetConfig, args)
+    # Refuse before any work rather than die midway; then again once the graph is built, from
+    # its actual tree depths (the feature matrix's size varies with the seed).
+    check = not args.ignore_memory_check
+    if check:
+        memory.check_fits(config.mode, config.size, config.dim, config.dtype, "generate")
+    dataset = generate_dataset(config, memory_check=check)
     paths = save_dataset(dataset, args.outdir, args.compress)
     _progress.log(f"wrote {paths.main}")
 

@@ -62,8 +62,8 @@ def describe(main_file: str | os.PathLike, knn_min_cluster: int = KNN_MIN_CLUSTE
             large = np.arange(X.shape[0])
         k_train, k_test = measures.train_test_split(large.shape[0], seed=seed)
         if k_test.shape[0] > KNN_MAX_TEST:
-            rng = np.random.default_rng(seed + 2)
-            k_test = np.sort(rng.choice(k_test, size=KNN_MAX_TEST, replace=False))
+            k_test = k_test[measures.random_subset(k_test.shape[0], KNN_MAX_TEST, seed,
+                                                   measures.PURPOSE_KNN_TEST)]
         row["mse_knn"] = measures.mse_knn(X[large[k_train]], y[large[k_train]],
                                           X[large[k_test]], y[large[k_test]], knn_k)
         row.update(knn_k=knn_k, knn_min_cluster=knn_min_cluster)
@@ -73,8 +73,8 @@ def describe(main_file: str | os.PathLike, knn_min_cluster: int = KNN_MIN_CLUSTE
     degree_values, degree_counts = measures.degree_histogram(degrees[in_large])
     height_counts = np.bincount(heights)
     size_bins, mean_by_size = measures.height_by_cluster_size(heights, sizes, graph.size)
-    rng = np.random.default_rng(seed)
-    sample = np.sort(rng.choice(X.shape[0], size=min(PCA_SAMPLE, X.shape[0]), replace=False))
+    sample = measures.random_subset(X.shape[0], min(PCA_SAMPLE, X.shape[0]), seed,
+                                    measures.PURPOSE_PCA_SAMPLE)
     arrays = {
         # what the arrays describe, so that a reader pairs them with their summary row
         "mode": np.str_(graph.mode), "size": np.int64(graph.size), "dim": np.int64(X.shape[1]),

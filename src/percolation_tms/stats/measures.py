@@ -3,8 +3,13 @@
 Conventions shared with the specification's table: the cluster-size exponent is the
 continuous maximum-likelihood estimate over sizes >= s_min, alpha = 1 + n / sum ln(s / s_min),
 with sigma = (alpha - 1) / sqrt(n); baselines hold out 10% of the points, chosen by a seeded
-permutation (seed 42, the spec's ShuffleSplit random_state; the split itself is numpy's, not
-scikit-learn's, so the rows differ while the statistics agree).
+permutation (seed 42, the spec's ShuffleSplit random_state; the split itself is drawn from the
+project's keyed streams, not scikit-learn's generator, so the rows differ while the statistics
+agree).
+
+Randomness: every split, subset and rotation is drawn from stream (seed, ``DOMAIN_STATS``,
+purpose, n) of ``percolation_tms._rng``, one ``PURPOSE_*`` constant per use, never from a
+global or sequential generator.
 """
 
 from __future__ import annotations
@@ -15,9 +20,31 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from percolation_tms import _rng
+from percolation_tms.stats._kernels import keyed_permutation
+
 TEST_FRACTION = 0.1
 SPLIT_SEED = 42
 EXPONENT_S_MIN = 10  # smallest cluster size in the exponent fit (the spec's choice)
+
+# The uses of randomness in this stage (the ``a`` of their streams); never renumber one.
+PURPOSE_SPLIT = 0  # train/test split of the baselines
+PURPOSE_KNN_ORDER = 1  # order of the nested training sets of the k-NN scaling curve
+PURPOSE_KNN_TEST = 2  # the held-out points the k-NN baseline queries, when capped
+PURPOSE_PCA_SAMPLE = 3  # the points of the PCA figure
+PURPOSE_ROTATION = 4  # the random rotation of the isotropy test
+
+
+def random_order(n: int, seed: int, purpose: int) -> np.ndarray:
+    """int64 (n,): a random permutation of 0..n-1, from stream (seed, DOMAIN_STATS, purpose,
+    n)."""
+    return keyed_permutation(n, seed, _rng.DOMAIN_STATS, purpose)
+
+
+def random_subset(n: int, m: int, seed: int, purpose: int) -> np.ndarray:
+    """int64 (m,), increasing: m of 0..n-1 drawn without replacement (the first m of
+    :func:`random_order`)."""
+    return np.sort(random_order(n, seed, purpose)[:m])
 
 
 class PowerLawFit(NamedTuple):
@@ -98,8 +125,8 @@ def isotropy_pvalue(X: np.ndarray, seed: int = 0, max_rows: int = 200_000) -> fl
     d = X.shape[1]
     if d < 2:
         return math.nan
-    rng = np.random.default_rng(seed)
-    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    gaussian = _rng.normals(seed, _rng.DOMAIN_STATS, PURPOSE_ROTATION, d, d * d)
+    q, r = np.linalg.qr(gaussian.reshape(d, d))
     rotation = q * np.sign(np.diag(r))  # Haar-distributed orthogonal matrix
     return float(stats.ranksums(stats.kurtosis(X, axis=0),
                                 stats.kurtosis(X @ rotation, axis=0)).pvalue)
@@ -108,7 +135,7 @@ def isotropy_pvalue(X: np.ndarray, seed: int = 0, max_rows: int = 200_000) -> fl
 def train_test_split(n: int, test_fraction: float = TEST_FRACTION, seed: int = SPLIT_SEED
                      ) -> tuple[np.ndarray, np.ndarray]:
     """(train rows, test rows): a seeded random 10% held out."""
-    order = np.random.default_rng(seed).permutation(n)
+    order = random_order(n, seed, PURPOSE_SPLIT)
     n_test = max(1, math.ceil(test_fraction * n))
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
@@ -167,8 +194,7 @@ def knn_scaling(X, y, k: int = 5, n_sizes: int = 8, max_test: int = 2000, seed: 
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(train sizes, k-NN test MSE): the data-scaling curve on nested random training sets."""
     train, test = train_test_split(X.shape[0], seed=seed)
-    rng = np.random.default_rng(seed + 1)
-    train = rng.permutation(train)
+    train = train[random_order(train.shape[0], seed, PURPOSE_KNN_ORDER)]
     test = test[:max_test]
     sizes = np.unique(np.geomspace(min(max(4 * k, 20), train.shape[0]), train.shape[0],
                                    n_sizes).astype(np.int64))

@@ -149,8 +149,8 @@ def _phase_diagram(args) -> int:
     from pathlib import Path
 
     from percolation_tms import _progress
+    from percolation_tms.filenames import TOY_PHASE_DIAGRAM as PHASE_DIAGRAM_FILE
     from percolation_tms.toymodels.phase import CANDIDATE_NAMES, phase_diagram
-    from percolation_tms.toymodels.results import PHASE_DIAGRAM_FILE
 
     for name in ("grid_size", "steps", "batch_size"):
         if getattr(args, name) < (2 if name == "grid_size" else 1):
