@@ -94,6 +94,30 @@ def sae_sweep_option(settings):
     return option
 
 
+SAE_PERCOLATION_DIR = "results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}"
+
+
+def sae_output_options(output):
+    """--<name> FILE for every named output of a sweep rule."""
+    return " ".join(f"--{name.replace('_', '-')} {path}" for name, path in output.items())
+
+
+def sae_known_outputs(folder):
+    """The named output files of an sae-synthetic sweep in ``folder``."""
+    return {
+        "weights": f"{folder}/weights.npz",
+        "config": f"{folder}/config.json",
+        "metrics": f"{folder}/metrics.csv",
+        "recovery": f"{folder}/recovery.csv",
+        "recovery_by_depth": f"{folder}/recovery_by_depth.csv",
+        "recovery_by_frequency": f"{folder}/recovery_by_frequency.csv",
+        "absorption": f"{folder}/absorption.csv",
+        "absorption_by_depth": f"{folder}/absorption_by_depth.csv",
+        "dictionary": f"{folder}/dictionary.npz",
+        "timings": f"{folder}/timings.json",
+    }
+
+
 def export_options():
     """The export options of percolation.n_features, .binary and .compress."""
     options = []

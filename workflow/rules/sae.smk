@@ -4,14 +4,6 @@
 # (relu sweeps l1, jumprelu l0_coefficient, the others k), one SAE per dictionary size and
 # sparsity value. Every output file is passed explicitly.
 
-SAE_PERCOLATION_DIR = "results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}"
-
-
-def sae_output_options(output):
-    """--<name> FILE for every named output of a sweep rule."""
-    return " ".join(f"--{name.replace('_', '-')} {path}" for name, path in output.items())
-
-
 rule train_sae:
     input:
         # train-sae reads the main file and finds the features and graph beside it
@@ -63,21 +55,6 @@ rule train_sae:
         " {params.standardize} --min-feature-points {params.min_feature_points}"
         " {params.max_features} --feature-order {params.feature_order}"
         " {params.outputs} > {log} 2>&1"
-
-
-def sae_known_outputs(folder):
-    return {
-        "weights": f"{folder}/weights.npz",
-        "config": f"{folder}/config.json",
-        "metrics": f"{folder}/metrics.csv",
-        "recovery": f"{folder}/recovery.csv",
-        "recovery_by_depth": f"{folder}/recovery_by_depth.csv",
-        "recovery_by_frequency": f"{folder}/recovery_by_frequency.csv",
-        "absorption": f"{folder}/absorption.csv",
-        "absorption_by_depth": f"{folder}/absorption_by_depth.csv",
-        "dictionary": f"{folder}/dictionary.npz",
-        "timings": f"{folder}/timings.json",
-    }
 
 
 rule sae_synthetic:
