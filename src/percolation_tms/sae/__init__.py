@@ -17,7 +17,7 @@ from percolation_tms.sae.score import (
     summarize,
 )
 from percolation_tms.sae.synthetic import KnownDictionaryData, make_known_dictionary_data
-from percolation_tms.sae.train import Encoding, SparseAutoencoder, TrainResult, encode, train_sae
+from percolation_tms.sae.train import Encoding, SAETrainResult, SparseAutoencoder, encode, train_sae
 
 __all__ = [
     "Encoding",
@@ -25,8 +25,8 @@ __all__ = [
     "KnownDictionaryData",
     "Recovery",
     "SAEConfig",
+    "SAETrainResult",
     "SparseAutoencoder",
-    "TrainResult",
     "encode",
     "make_known_dictionary_data",
     "mean_max_cosine_similarity",

@@ -22,7 +22,7 @@ from percolation_tms.sae.score import (
     score_features,
     summarize,
 )
-from percolation_tms.sae.train import TrainResult, encode, train_sae
+from percolation_tms.sae.train import SAETrainResult, encode, train_sae
 
 # The columns naming a sweep point, first in every table.
 POINT_COLUMNS = ("point", "kind", "dict_ratio", "n_latents", "l1", "k", "l0_coefficient")
@@ -40,7 +40,7 @@ class SweepResult:
     """
 
     configs: list[SAEConfig]
-    results: list[TrainResult]
+    results: list[SAETrainResult]
     metrics: pd.DataFrame
     recovery: pd.DataFrame | None
     by_depth: pd.DataFrame | None

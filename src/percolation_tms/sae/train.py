@@ -48,7 +48,7 @@ ENCODE_CHUNK = 2048  # points per encoding pass: bounds the (chunk, m) scratch b
 THRESHOLD_KINDS = ("batchtopk", "jumprelu", "matryoshka")  # a = z [z > theta_j] at inference
 BATCH_KINDS = ("batchtopk", "matryoshka")  # codes chosen over the whole batch in training
 
-__all__ = ["Encoding", "Parameters", "SparseAutoencoder", "TrainResult", "encode",
+__all__ = ["Encoding", "Parameters", "SAETrainResult", "SparseAutoencoder", "encode",
            "initial_parameters", "loss_and_gradients", "train_sae"]
 
 
@@ -144,7 +144,7 @@ class SparseAutoencoder:
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class SAETrainResult:
     """The outcome of :func:`train_sae`.
 
     Attributes
@@ -474,7 +474,7 @@ def loss_and_gradients(params: Parameters, x: np.ndarray, top_k: int = 0, l1: fl
 
 
 # ---------------------------------------------------------------------------- training
-def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
+def train_sae(X, config: SAEConfig, log_prefix: str = "") -> SAETrainResult:
     """Train one sparse autoencoder on the points X.
 
     Parameters
@@ -485,7 +485,7 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
 
     Returns
     -------
-    TrainResult
+    SAETrainResult
     """
     X = as_points(X)
     n, dim = X.shape
@@ -524,7 +524,7 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
                       f"L0 {epoch_l0[epoch]:.1f} ({epoch_seconds[epoch]:.2f} s)")
     seconds = time.perf_counter() - start_time
     sae = trainer.sae(mean, scale)
-    return TrainResult(sae, epoch_loss, epoch_mse, epoch_l0, epoch_seconds, seconds)
+    return SAETrainResult(sae, epoch_loss, epoch_mse, epoch_l0, epoch_seconds, seconds)
 
 
 # ---------------------------------------------------------------------------- encoding
