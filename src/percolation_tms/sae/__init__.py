@@ -1,9 +1,11 @@
 """Sparse autoencoders trained on a dataset's points and scored against its ground truth.
 
-``config`` the frozen settings; ``train`` training (ReLU + L1 or TopK, Adam) and encoding;
-``score`` recovery of ground-truth features (activation space) and mean max cosine similarity
-(weight space); ``synthetic`` data with a known dictionary; ``sweep`` sweeps and their tables;
-``cli`` the ``train-sae`` and ``sae-synthetic`` commands.  Kernels live in ``_kernels``.
+``config`` the frozen settings (``SAEConfig``: relu, topk, batchtopk, jumprelu, matryoshka;
+``SweepConfig``); ``train`` training (Adam, AuxK) and encoding; ``score`` recovery of
+ground-truth features (activation space) and MMCS; ``metrics`` MCC, latent F1 and absorption;
+``synthetic`` flat and ``hierarchy`` hierarchical known-dictionary data; ``sweep`` sweeps and
+their tables; ``saelens`` SAELens folders (read, write); ``outputs`` the files; ``cli`` the
+``train-sae``, ``sae-synthetic`` and ``score-sae`` commands.  Kernels live in ``_kernels/``.
 """
 
 from percolation_tms.sae.config import SAEConfig, sweep_configs
