@@ -113,14 +113,54 @@ def _encode_row(point, b_dec, b_enc, enc_t, centred, p):
             p[j] += a * w[j]
 
 
+ROW_BLOCK = 4  # rows encoded together: each row of enc_t is read once per block, not per row
+
+
+@njit(cache=True)
+def _encode_block(x, rows, lo, hi, b_dec, b_enc, enc_t, xc, pre):
+    """Rows lo..hi-1 of the batch: xc = x - b_dec, pre = W_enc xc + b_enc.  Four rows share
+    each pass over enc_t (a quarter of the cache traffic); every pre[r, j] still sums its d
+    terms in the order c = 0, 1, ..., so the result equals :func:`_encode_row`'s bit for bit."""
+    if hi - lo < ROW_BLOCK:
+        for r in range(lo, hi):
+            _encode_row(x[rows[r]], b_dec, b_enc, enc_t, xc[r], pre[r])
+        return
+    d = x.shape[1]
+    m = enc_t.shape[1]
+    for r in range(lo, hi):
+        point = x[rows[r]]
+        for c in range(d):
+            xc[r, c] = point[c] - b_dec[c]
+    p0, p1, p2, p3 = pre[lo], pre[lo + 1], pre[lo + 2], pre[lo + 3]
+    for j in range(m):
+        p0[j] = b_enc[j]
+        p1[j] = b_enc[j]
+        p2[j] = b_enc[j]
+        p3[j] = b_enc[j]
+    for c in range(d):
+        a0, a1, a2, a3 = xc[lo, c], xc[lo + 1, c], xc[lo + 2, c], xc[lo + 3, c]
+        w = enc_t[c]
+        for j in range(m):
+            wj = w[j]
+            p0[j] += a0 * wj
+            p1[j] += a1 * wj
+            p2[j] += a2 * wj
+            p3[j] += a3 * wj
+
+
 @njit(parallel=True, cache=True)
+def _encode_rows(x, rows, b_dec, b_enc, enc_t, xc, pre):
+    n_blocks = (rows.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK
+    for b in prange(n_blocks):
+        _encode_block(x, rows, b * ROW_BLOCK, min(rows.shape[0], (b + 1) * ROW_BLOCK), b_dec,
+                      b_enc, enc_t, xc, pre)
+
+
+@njit(cache=True)
 def preactivations(x, rows, enc_t, params, scratch):
-    """scratch.xc[r] = x[rows[r]] - b_dec and scratch.pre[r] = W_enc xc + b_enc, per row."""
-    # Fields are read into locals first: numba's parallel lowering loses element writes to
-    # arrays reached through a tuple attribute inside prange.
-    xc, pre, b_enc, b_dec = scratch.xc, scratch.pre, params.b_enc, params.b_dec
-    for r in prange(rows.shape[0]):
-        _encode_row(x[rows[r]], b_dec, b_enc, enc_t, xc[r], pre[r])
+    """scratch.xc[r] = x[rows[r]] - b_dec and scratch.pre[r] = W_enc xc + b_enc, per row
+    (blocks of ``ROW_BLOCK`` rows in parallel)."""
+    _encode_rows(x, rows, params.b_dec, params.b_enc, enc_t, scratch.xc, scratch.pre)
 
 
 @njit(parallel=True, cache=True)
@@ -149,11 +189,11 @@ def forward_rows(x, rows, enc_t, params, rule, levels, with_grad, scratch):
     penalty_kind, coefficient, tanh_scale = rule.penalty, rule.coefficient, rule.tanh_scale
     bandwidth = rule.bandwidth
     n_levels = level_end.shape[0]
+    if mode != MODE_GIVEN:
+        _encode_rows(x, rows, b_dec, b_enc, enc_t, xc, pre)
     for r in prange(rows.shape[0]):
         point = x[rows[r]]
         p = pre[r]
-        if mode != MODE_GIVEN:
-            _encode_row(point, b_dec, b_enc, enc_t, xc[r], p)
         index = act_index[r]
         if mode == MODE_TOPK:
             count = select_top_k(p, top_k, index)
