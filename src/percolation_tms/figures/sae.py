@@ -18,7 +18,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from percolation_tms import io
 from percolation_tms.figures import style
@@ -437,7 +437,9 @@ def plot_sae_architectures(runs: Sequence[SAERun], out_path) -> Figure:
                         capsize=2, linewidth=1.2, markersize=4)
         ax.axvline(MATCHED_L0, color=style.GREY, linestyle=":", linewidth=1.0)
         ax.set_xscale("log")
+        ax.set_xticks([2, 4, 8, 16, 32])
         ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("mean L0 (active latents per point)")
         ax.set_ylabel(title)
         ax.set_title(f"({'abc'[top.index((column, title))]}) hierarchical known dictionary: "
@@ -472,60 +474,79 @@ def plot_sae_architectures(runs: Sequence[SAERun], out_path) -> Figure:
     return fig
 
 
+DEPTH_BINS = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)  # percolation depths, binned
+
+
+def _binned_depth(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Means of ``column`` over depth bins (edges DEPTH_BINS, lower edge inclusive), weighted
+    by the pairs of each depth, per kind and point; x = the bin's lower edge."""
+    edges = np.asarray(DEPTH_BINS)
+    low = edges[np.searchsorted(edges, table["parent_depth"].to_numpy(), side="right") - 1]
+    frame = table.assign(bin=low, w=table[column] * table["n_pairs"])
+    grouped = frame.groupby(["kind", "point", "bin"]).agg(w=("w", "sum"), n=("n_pairs", "sum"))
+    grouped[column] = grouped["w"] / grouped["n"]
+    return grouped.reset_index().rename(columns={"bin": "parent_depth"})
+
+
 def plot_sae_absorption(runs: Sequence[SAERun], out_path) -> Figure:
     """Feature absorption by depth of the parent, per architecture, each kind at its sweep
     point closest to L0 = 8: (a) ground-truth absorption on the hierarchical known dictionary
     (SAEBench's fraction, parents pooled over their children), (b) activation-space
-    absorption on the same data, (c) activation-space absorption on percolation data (all
-    child sizes), (d) the same for children of >= 64 points."""
+    absorption on the same data; on percolation data at the largest dictionary, depths binned
+    in powers of two: (c) activation-space absorption, (d) the share of a child's points where
+    the parent's latent is silent while the child's fires (pooled over pairs)."""
     panels = {"synthetic": [], "percolation": []}
     for run in runs:
         if run.absorption_by_depth is None or run.absorption_by_depth.empty:
             continue
         where = "synthetic" if "synthetic" in run.info.get("data", {}) else "percolation"
-        matched = _closest_to_matched(run.metrics)
+        metrics = run.metrics
+        if where == "percolation":
+            metrics = metrics[metrics["dict_ratio"] == metrics["dict_ratio"].max()]
+        matched = _closest_to_matched(metrics)
         table = run.absorption_by_depth.merge(matched[["point"]], on="point")
+        table = table[table["size_band"] == "all"]
+        if where == "percolation":
+            table = _binned_depth(table, "mean_absorption").merge(
+                _binned_depth(table, "pooled_absorbed")[["kind", "point", "parent_depth",
+                                                         "pooled_absorbed"]],
+                on=["kind", "point", "parent_depth"])
         panels[where].append(table)
     if not panels["synthetic"] and not panels["percolation"]:
         raise ValueError("plot sae_absorption needs absorption_by_depth.csv, metrics.csv and "
                          "config.json of sweeps on hierarchical data")
     fig = style.new_figure(12.0, 7.6)
     axes = fig.subplots(2, 2).ravel()
-    specs = [("synthetic", "gt_parent_fraction", "all", ("(a) known dictionary: ground-truth "
-              "absorption fraction")),
-             ("synthetic", "mean_absorption", "all", ("(b) known dictionary: activation-space "
-              "absorption")),
-             ("percolation", "mean_absorption", "all", ("(c) percolation: activation-space "
-              "absorption, all children")),
-             ("percolation", "mean_absorption", 64, ("(d) percolation: children of >= 64 "
-              "points"))]
-    for ax, (where, column, band, title) in zip(axes, specs):
+    specs = [("synthetic", "gt_parent_fraction", "(a) known dictionary: ground-truth "
+              "absorption fraction"),
+             ("synthetic", "mean_absorption", "(b) known dictionary: activation-space "
+              "absorption"),
+             ("percolation", "mean_absorption", "(c) percolation, largest dictionary: "
+              "activation-space absorption"),
+             ("percolation", "pooled_absorbed", "(d) percolation: child's points where only "
+              "the child's latent fires")]
+    for ax, (where, column, title) in zip(axes, specs):
         frames = panels[where]
         if not frames or column not in frames[0]:
             ax.set_axis_off()
             continue
         table = pd.concat(frames, ignore_index=True)
-        if band == "all":
-            table = table[table["size_band"] == "all"]
-        else:
-            table = table[(table["size_band"] != "all") & (table["size_low"] >= band)]
-            table = table.assign(weighted=table[column] * table["n_pairs"])
         for kind in _kinds(table):
             rows = table[table["kind"] == kind]
-            if band == "all":
-                stats = rows.groupby("parent_depth").agg(y=(column, "mean"),
-                                                         ye=(column, "std"))
-            else:
-                per_run = rows.groupby(["parent_depth", "point"]).agg(
-                    w=("weighted", "sum"), n=("n_pairs", "sum"))
-                per_run["v"] = per_run["w"] / per_run["n"]
-                stats = per_run.groupby("parent_depth").agg(y=("v", "mean"), ye=("v", "std"))
+            stats = rows.groupby("parent_depth").agg(y=(column, "mean"), ye=(column, "std"))
             ax.errorbar(stats.index, stats["y"], yerr=stats["ye"].fillna(0.0), marker="o",
                         color=_kind_color(kind), label=KIND_LABELS.get(kind, kind), capsize=2,
                         linewidth=1.2, markersize=4)
         ax.axhline(0.0, color=style.GREY, linewidth=0.8)
-        ax.set_xlabel("depth of the parent feature (0 = root)")
-        ax.set_ylabel("absorption")
+        if where == "percolation":
+            ax.set_xscale("symlog", linthresh=1)
+            ax.set_xticks([b for b in DEPTH_BINS if b <= table["parent_depth"].max()])
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.set_xlabel("depth of the parent feature (bins from 0, 1, 2-3, 4-7, ...)")
+        else:
+            ax.set_xticks(sorted(table["parent_depth"].unique()))
+            ax.set_xlabel("depth of the parent feature (0 = root)")
+        ax.set_ylabel("absorption" if column != "pooled_absorbed" else "share of points")
         ax.set_title(title, fontsize=9)
         ax.legend(loc="best", fontsize=7.5)
     fig.suptitle(f"Feature absorption by depth, each architecture at L0 closest to "
