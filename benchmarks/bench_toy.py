@@ -25,7 +25,7 @@ import time
 import numba
 import numpy as np
 
-from percolation_tms.toymodels.config import importance_vector
+from percolation_tms.toymodels.config import ToyConfig, importance_vector
 from percolation_tms.toymodels.data import FeatureSource, synthetic_source
 from percolation_tms.toymodels.train import lane_split, train_instances
 
@@ -47,8 +47,9 @@ def workload(name):
 def time_steps(m, source, importance, seeds, steps, threads):
     numba.set_num_threads(threads)
     wall, cpu = time.perf_counter(), time.process_time()
-    train_instances("tied", m, source, importance, seeds, steps, 1024, eval_batch_size=1,
-                    history_every=steps, progress=False)
+    train_instances("tied", m, source, importance, seeds, steps=steps, batch_size=1024,
+                    optimizer=ToyConfig().optimizer, eval_batch_size=1, history_every=steps,
+                    progress=False)
     return ((time.perf_counter() - wall) / steps * 1e6,
             (time.process_time() - cpu) / steps * 1e6)
 

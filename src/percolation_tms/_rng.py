@@ -51,6 +51,9 @@ DOMAIN_SAMPLE = 11  # subsampling of rows (statistics, percolation-feature input
 DOMAIN_SAE_SYNTHETIC = 12  # sparse autoencoders: known dictionary and samples of synthetic data
 DOMAIN_SAE_HIERARCHY = 18  # sparse autoencoders: hierarchical known-dictionary data
 DOMAIN_SAE_HIERARCHY_SIGMA = 19  # sparse autoencoders: per-feature magnitude spreads of it
+DOMAIN_NESTED_SPLIT = 20  # nested percolation: split uniform of one hierarchy node (a = cluster, b = node key)
+DOMAIN_NESTED_EDGE = 21  # nested percolation: end-point keys of one latent (b = its key); point labelling (b = 0)
+DOMAIN_NESTED_NODE = 22  # nested embedding (a = 2 cluster) and values (a = 2 cluster + 1) of one node
 DOMAIN_STATS = 23  # statistics: train/test splits, row subsets, random rotation (stats/)
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)

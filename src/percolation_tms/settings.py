@@ -43,6 +43,7 @@ __all__ = [
     "add_outputs",
     "check_choice",
     "check_non_negative_int",
+    "check_non_negative_real",
     "check_positive_int",
     "check_positive_real",
     "check_seeds",
@@ -61,7 +62,7 @@ __all__ = [
 
 # ------------------------------------------------------------------------------ fields
 def setting(default=dataclasses.MISSING, help: str = "", *, choices=None, metavar=None,
-            parse=None, cli: bool = True):
+            parse=None, cli: bool = True, default_text: str | None = None):
     """A dataclass field with what the command line needs to offer it.
 
     Parameters
@@ -73,11 +74,14 @@ def setting(default=dataclasses.MISSING, help: str = "", *, choices=None, metava
     parse : ``str -> value`` for types the annotations cannot express (raise ValueError or
         ``argparse.ArgumentTypeError`` on bad text).
     cli : False for settings that only the Python API (or another option) sets.
+    default_text : how ``--help`` states the default, for a default of None that
+        ``__post_init__`` resolves from other settings (e.g. ``"20; required with
+        --percolation-features"``); otherwise the default's value is shown.
     """
     if isinstance(default, (list, dict, set)):
         raise TypeError("setting defaults must be immutable (use a tuple)")
     metadata = {"help": help, "choices": choices, "metavar": metavar, "parse": parse,
-                "cli": cli}
+                "cli": cli, "default_text": default_text}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -153,6 +157,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls, *, only=None, exclude=()
         kwargs = {"dest": field.name, "default": argparse.SUPPRESS}
         if field.default is dataclasses.MISSING or field.name in required:
             kwargs["required"] = True
+        elif meta.get("default_text") and field.name not in help_overrides:
+            text = f"{text} (default: {meta['default_text']})"
         elif field.name not in help_overrides and "default" not in text:
             text = f"{text} (default: {_format_default(field.default)})"
         annotation = hints[field.name]
@@ -279,7 +285,14 @@ def check_positive_real(config, *names: str) -> None:
     for name in names:
         value = getattr(config, name)
         if not is_real(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
+            raise ValueError(f"{name} must be positive (a finite number), got {value!r}")
+
+
+def check_non_negative_real(config, *names: str) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if not is_real(value) or value < 0:
+            raise ValueError(f"{name} must be >= 0 (a finite number), got {value!r}")
 
 
 def check_unit_interval(config, name: str, *, closed_low=True, closed_high=False) -> None:
@@ -301,6 +314,9 @@ def check_choice(config, name: str, choices) -> None:
 def check_seeds(config, name: str = "seeds") -> None:
     """A non-empty tuple of distinct non-negative integers."""
     seeds = getattr(config, name)
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
+        # a bare number (seeds=3) would otherwise fail with a TypeError, not naming the field
+        raise ValueError(f"{name} must be a sequence of seeds, e.g. (0,), got {seeds!r}")
     if len(seeds) == 0:
         raise ValueError(f"{name} must not be empty")
     for seed in seeds:

@@ -88,8 +88,11 @@ def _measure(W: np.ndarray, W_dec: np.ndarray | None) -> dict[str, np.ndarray]:
 def write_toy_run(folder: Path, model: str, seeds=(0, 1), sparsities=(0.0, 0.7, 0.9, 0.99, 0.999),
                   n_features: int = 8, n_hidden: int = 3, percolation: bool = False
                   ) -> list[Path]:
-    """A toy run folder: measurements.npz, weights.npz and metrics.csv."""
+    """A toy run folder: measurements.npz, weights.npz and metrics.csv, each recording the
+    run's identity (a made-up run_id, distinct per folder) and model kind."""
     rng = np.random.default_rng([zlib.crc32(model.encode()), *seeds])
+    run_id = f"{zlib.crc32(f'{folder}/{model}'.encode()):016x}"
+    identity = {"run_id": np.array(run_id), "model": np.array(model)}
     pairs = [(s, seed) for s in sparsities for seed in seeds]
     n_instances = len(pairs)
     sparsity = np.array([p[0] for p in pairs])
@@ -103,7 +106,7 @@ def write_toy_run(folder: Path, model: str, seeds=(0, 1), sparsities=(0.0, 0.7, 
     b = rng.normal(0.0, 0.2, (n_instances, n_features))
     measurements = _measure(W, W_dec)
     measurements.update(b=b, eval_loss=2e-3 * (1.0 - sparsity + 1e-3) * rng.uniform(0.8, 1.2),
-                        sparsity=sparsity, seed=seed)
+                        sparsity=sparsity, seed=seed, **identity)
     if percolation:
         measurements.update(feature_column=np.arange(n_features, dtype=np.int64),
                             feature_frequency=np.sort(rng.uniform(0.001, 0.5, n_features))[::-1],
@@ -111,13 +114,14 @@ def write_toy_run(folder: Path, model: str, seeds=(0, 1), sparsities=(0.0, 0.7, 
     importance = np.tile(0.7 ** np.arange(n_features), (n_instances, 1))
     weights = {"W": W, "b": b, "loss_history": rng.uniform(size=(n_instances, 4)),
                "history_steps": np.arange(4) * 100, "sparsity": sparsity, "seed": seed,
-               "importance": importance}
+               "importance": importance, **identity}
     if W_dec is not None:
         weights["W_dec"] = W_dec
     paths = [folder / "measurements.npz", folder / "weights.npz", folder / "metrics.csv"]
     io.save_arrays(paths[0], **measurements)
     io.save_arrays(paths[1], **weights)
-    rows = [{"instance": i, "model": model, "sparsity": sparsity[i], "seed": seed[i],
+    rows = [{"run_id": run_id, "instance": i, "model": model, "sparsity": sparsity[i],
+             "seed": seed[i],
              "metric": "loss", "feature": "", "value": measurements["eval_loss"][i]}
             for i in range(n_instances)]
     io.write_csv(paths[2], pd.DataFrame(rows))

@@ -70,6 +70,34 @@ def test_toy_run_missing_a_file_or_with_a_stranger_is_refused(tmp_path):
     assert model.model == "tied"
 
 
+def test_toy_run_files_are_grouped_by_the_run_they_record_not_by_folder(tmp_path):
+    # one run's files spread over three folders under other names, and two runs' files side
+    # by side in one folder: grouped by run_id all the same
+    a = write_toy_run(tmp_path / "a", "tied", seeds=(0,), sparsities=(0.0, 0.9))
+    b = write_toy_run(tmp_path / "b", "tied", seeds=(1,), sparsities=(0.0, 0.9))
+    moved = []
+    for index, path in enumerate(a):
+        target = tmp_path / f"spread{index}" / f"file{index}{path.suffix}"
+        target.parent.mkdir()
+        moved.append(path.rename(target))
+    together = tmp_path / "together"
+    together.mkdir()
+    side_by_side = [path.rename(together / f"b_{path.name}") for path in b]
+    (model,) = inputs.read_toy_models(moved + side_by_side)
+    assert model.seed.tolist() == [0, 0, 1, 1] and len(model.run_ids) == 2
+    with pytest.raises(InputFileError, match="two measurements.npz files of toy run"):
+        inputs.read_toy_models(moved + [moved[0]])
+
+
+def test_toy_files_without_a_run_identity_are_refused(tmp_path):
+    measurements, weights, metrics = write_toy_run(tmp_path / "run", "tied")
+    content = io.load_arrays(weights)
+    del content["run_id"]
+    io.save_arrays(weights, **content)
+    with pytest.raises(InputFileError, match=r"lacks the arrays \['run_id'\].*rerun"):
+        inputs.read_toy_models([measurements, weights, metrics])
+
+
 def test_toy_runs_trained_on_different_features_are_not_merged(tmp_path):
     paths = (write_toy_run(tmp_path / "a", "tied", seeds=(0,), percolation=True)
              + write_toy_run(tmp_path / "b", "tied", seeds=(1,), percolation=True))

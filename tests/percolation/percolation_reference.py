@@ -85,20 +85,26 @@ def coalescent(s: int, cluster_id: int, seed: int):
     indices), children[t] = (rep A, rep B) where a rep is ('p', i) or ('l', t').
     """
     stream = Stream(seed, _rng.DOMAIN_CLUSTER_BUILD, cluster_id, 0)
+    return coalescent_with(s, stream.below)
+
+
+def coalescent_with(s: int, below):
+    """The coalescent of :func:`coalescent` with its random choices made by ``below(n)`` (a
+    uniform integer in [0, n)), so that a test can enumerate every run exactly."""
     perm = list(range(s))
     for i in range(s - 1, 0, -1):
-        j = stream.below(i + 1)
+        j = below(i + 1)
         perm[i], perm[j] = perm[j], perm[i]
     # Blocks as arcs in cyclic order: [start, size, representative].
     blocks = [[pos, 1, ("p", perm[pos])] for pos in range(s)]
     edges, children = [], []
     for t in range(s - 1):
-        u = stream.below(s)
+        u = below(s)
         ia = next(i for i, (start, size, _) in enumerate(blocks)
                   if (u - start) % s < size)
         ib = (ia + 1) % len(blocks)
         a, b = blocks[ia], blocks[ib]
-        v = (b[0] + stream.below(b[1])) % s
+        v = (b[0] + below(b[1])) % s
         edges.append((perm[u], perm[v]))
         children.append((a[2], b[2]))
         a[1] += b[1]

@@ -10,10 +10,11 @@ from scipy import stats
 from percolation_tms.percolation import generate_graph, plan_clusters
 
 
+@pytest.mark.parametrize("nested", [False, True])
 @pytest.mark.parametrize("mode,size,seed", [("distribution", 3000, 0), ("one_cluster", 500, 1),
                                             ("distribution", 1, 2), ("one_cluster", 2, 3)])
-def test_forest_invariants(mode, size, seed):
-    graph = generate_graph(mode, size, seed)
+def test_forest_invariants(mode, size, seed, nested):
+    graph = generate_graph(mode, size, seed, nested=nested)
     n, n_latents = graph.n_points, graph.n_latents
     assert n == size
     assert n_latents == size - graph.n_clusters == graph.edges.shape[0]
@@ -44,8 +45,9 @@ def test_forest_invariants(mode, size, seed):
     assert np.all(np.diff(ids)[same] > 0)
 
 
-def test_every_latent_is_a_connected_subtree_and_edges_form_a_spanning_tree():
-    graph = generate_graph("distribution", 4000, 7)
+@pytest.mark.parametrize("nested", [False, True])
+def test_every_latent_is_a_connected_subtree_and_edges_form_a_spanning_tree(nested):
+    graph = generate_graph("distribution", 4000, 7, nested=nested)
     n = graph.n_points
     for c in range(min(graph.n_clusters, 60)):
         s = int(graph.cluster_sizes[c])
@@ -95,12 +97,13 @@ def _tree_shape(edges: np.ndarray) -> str:
     return "spider 1-1-3" if leaves == 2 else "spider 1-2-2"
 
 
-def test_six_point_tree_shapes_follow_cayley_counts():
+@pytest.mark.parametrize("nested", [False, True])
+def test_six_point_tree_shapes_follow_cayley_counts(nested):
     """Spec section 8: one_cluster N = 6 over 3000 seeds, chi-square vs Cayley p > 1e-3."""
     expected = {"path": 360, "star": 6, "broom": 120, "double star": 90,
                 "spider 1-1-3": 360, "spider 1-2-2": 360}
     assert sum(expected.values()) == 6**4
-    counts = Counter(_tree_shape(generate_graph("one_cluster", 6, seed).edges)
+    counts = Counter(_tree_shape(generate_graph("one_cluster", 6, seed, nested=nested).edges)
                      for seed in range(3000))
     observed = np.array([counts[k] for k in expected])
     assert observed.sum() == 3000
@@ -108,10 +111,12 @@ def test_six_point_tree_shapes_follow_cayley_counts():
     assert stats.chisquare(observed, f_exp).pvalue > 1e-3
 
 
-def test_four_point_labelled_trees_are_uniform():
+@pytest.mark.parametrize("nested", [False, True])
+def test_four_point_labelled_trees_are_uniform(nested):
     """All 16 labelled trees on 4 points are equally likely (Cayley: uniform)."""
-    counts = Counter(frozenset(map(tuple, np.sort(generate_graph("one_cluster", 4, s).edges,
-                                                  axis=1).tolist())) for s in range(3200))
+    counts = Counter(frozenset(map(tuple, np.sort(
+        generate_graph("one_cluster", 4, s, nested=nested).edges, axis=1).tolist()))
+        for s in range(3200))
     assert len(counts) == 16
     assert stats.chisquare(list(counts.values())).pvalue > 1e-3
 

@@ -119,3 +119,19 @@ def test_export_command_takes_a_manifest(tmp_path, capsys):
     assert "not both" in capsys.readouterr().err
     assert main(["-q", "export", "--graph", "g.npz", "--outdir", str(tmp_path / "x")]) == 2
     assert "needs --graph, --embedding and --values" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n_shards", [1, 5])
+def test_nested_shards_are_bit_identical_to_the_unsharded_nested_dataset(tmp_path, n_shards):
+    manifest, plan = plan_shards("distribution", 4000, 8, 5, n_shards, nested=True)
+    assert manifest.nested
+    path = write_plan(tmp_path / "shards", manifest, plan)
+    for k in range(n_shards):
+        build_shard(path, k)
+    merged = load_dataset(export_shards(path, tmp_path / "merged").main, need_graph=True)
+    whole = generate("distribution", 4000, 8, 5, nested=True)
+    np.testing.assert_array_equal(merged.X, whole.X)
+    np.testing.assert_array_equal(merged.y, whole.y)
+    assert (merged.features != whole.features).nnz == 0
+    for key in ("latent_parent", "depth", "edges", "node_key"):
+        np.testing.assert_array_equal(getattr(merged.graph, key), getattr(whole.graph, key))

@@ -1,6 +1,7 @@
 """The train-toy and phase-diagram commands: files and keys of docs/file-formats.md, error
 cases, and a model trained on the features of a generated dataset."""
 
+import json
 import re
 
 import numpy as np
@@ -41,12 +42,67 @@ def test_train_toy_writes_the_documented_files(tmp_path):
             assert arrays[key].shape == shape, key
         assert arrays["represented"].dtype == bool
     table = pd.read_csv(out / "metrics.csv")
-    assert list(table.columns) == ["instance", "model", "sparsity", "seed", "importance",
-                                   "metric", "feature", "value"]
+    # run_id first: every file of a run records the run's identity (docs/file-formats.md)
+    assert list(table.columns) == ["run_id", "instance", "model", "sparsity", "seed",
+                                   "importance", "metric", "feature", "value"]
     assert set(table.model) == {"untied"} and set(table.importance) == {"0.9", "log100"}
     assert table[table.metric == "loss"].feature.isna().all()
     config = ToyConfig.load(out / "config.json")
     assert config.model == "untied" and config.importance == (0.9, "log100")
+
+
+def test_every_file_of_a_run_records_its_identity(tmp_path):
+    out = tmp_path / "run"
+    assert main(["-q", "train-toy", "--n-features", "4", "--n-hidden", "2", "--sparsities",
+                 "0,0.9", "--seeds", "3", *FAST, "--out", str(out)]) == 0
+    config = ToyConfig.load(out / "config.json")
+    recorded = json.loads((out / "config.json").read_text())["run_id"]
+    assert recorded == config.run_id and len(recorded) == 16
+    for name in ("weights.npz", "measurements.npz"):
+        with np.load(out / name) as arrays:
+            assert str(arrays["run_id"]) == recorded and str(arrays["model"]) == "tied", name
+            assert arrays["sparsity"].tolist() == [0.0, 0.9] and arrays["seed"].tolist() == [3, 3]
+            assert arrays["importance"].shape == (2, 4)
+    assert set(pd.read_csv(out / "metrics.csv").run_id) == {recorded}
+    # another setting, another identity
+    assert main(["-q", "train-toy", "--n-features", "4", "--n-hidden", "2", "--sparsities",
+                 "0,0.9", "--seeds", "4", *FAST, "--out", str(tmp_path / "other")]) == 0
+    assert ToyConfig.load(tmp_path / "other" / "config.json").run_id != recorded
+
+
+def test_output_files_are_named_one_by_one(tmp_path):
+    files = {"weights": tmp_path / "a" / "w.npz", "measurements": tmp_path / "b" / "m.npz",
+             "metrics": tmp_path / "c" / "table.csv", "config": tmp_path / "d" / "run.json"}
+    options = [item for name, path in files.items() for item in (f"--{name}", str(path))]
+    assert main(["-q", "train-toy", "--n-features", "3", "--n-hidden", "1", "--sparsities",
+                 "0.5", *FAST, *options]) == 0
+    assert all(path.is_file() for path in files.values())
+    # --out fills in the default names of the files not given
+    assert main(["-q", "train-toy", "--n-features", "3", "--n-hidden", "1", "--sparsities",
+                 "0.5", *FAST, "--out", str(tmp_path / "e"), "--metrics",
+                 str(tmp_path / "table.csv")]) == 0
+    assert sorted(p.name for p in (tmp_path / "e").iterdir()) == [
+        "config.json", "measurements.npz", "weights.npz"]
+    assert (tmp_path / "table.csv").is_file()
+
+
+def test_without_output_paths_nothing_is_trained(tmp_path, capsys):
+    assert main(["train-toy", *FAST, "--weights", str(tmp_path / "w.npz")]) == 2
+    assert "--measurements" in capsys.readouterr().err
+    assert not (tmp_path / "w.npz").exists()
+
+
+def test_k_is_the_old_name_of_n_features(tmp_path, capsys):
+    features = tmp_path / "f_gt_features.npz"
+    save_sparse(features, sparse.csr_matrix(np.eye(12)))
+    for option, out in (("--k", "old"), ("--n-features", "new")):
+        assert main(["-q", "train-toy", "--percolation-features", str(features), option, "5",
+                     *FAST, "--out", str(tmp_path / out)]) == 0
+    old, new = (ToyConfig.load(tmp_path / out / "config.json") for out in ("old", "new"))
+    assert old == new and old.n_features == 5 and old.importance == (1.0,)
+    assert main(["train-toy", "--percolation-features", str(features), "--k", "5",
+                 "--n-features", "6", *FAST, "--out", str(tmp_path / "both")]) == 2
+    assert "differs from --k 5" in capsys.readouterr().err
 
 
 def test_percolation_features_from_the_command_line(tmp_path):
@@ -55,7 +111,7 @@ def test_percolation_features_from_the_command_line(tmp_path):
     path = tmp_path / "toy_gt_features.npz"
     save_sparse(path, sparse.csr_matrix(dense))
     out = tmp_path / "run"
-    assert main(["-q", "train-toy", "--percolation-features", str(path), "--k", "8",
+    assert main(["-q", "train-toy", "--percolation-features", str(path), "--n-features", "8",
                  "--feature-selection", "frequent", "--n-hidden", "3", *FAST,
                  "--out", str(out)]) == 0
     with np.load(out / "measurements.npz") as arrays:
@@ -76,12 +132,12 @@ def test_percolation_features_from_the_command_line(tmp_path):
     (["--steps", "0"], "steps must be a positive integer"),
     (["--batch-size", "0"], "batch_size must be a positive integer"),
     (["--k", "3"], "--k applies only with --percolation-features"),
-    (["--percolation-features", "{missing}", "--k", "2"], "does not exist"),
-    (["--percolation-features", "{garbage}", "--k", "2"], "not a readable sparse"),
-    (["--percolation-features", "{features}", "--k", "13"],
+    (["--percolation-features", "{missing}", "--n-features", "2"], "does not exist"),
+    (["--percolation-features", "{garbage}", "--n-features", "2"], "not a readable sparse"),
+    (["--percolation-features", "{features}", "--n-features", "13"],
      "k = 13 is larger than the 12 feature columns"),
     (["--percolation-features", "{features}"], "needs --k"),
-    (["--percolation-features", "{features}", "--k", "2", "--sparsities", "0.5"],
+    (["--percolation-features", "{features}", "--n-features", "2", "--sparsities", "0.5"],
      "do not apply with --percolation-features"),
 ])
 def test_invalid_arguments_exit_2_and_write_nothing(tmp_path, capsys, arguments, message):
@@ -115,7 +171,13 @@ def test_phase_diagram_command(tmp_path):
         points = data["trained_importance_ratio"].shape
         for key in ("trained_sparsity", "trained_phase", "predicted_phase"):
             assert data[key].shape == points
+        recorded = json.loads(str(data["config"]))  # the file records its settings
+        assert (recorded["grid_size"], recorded["steps"], recorded["seeds"]) == (7, 100, [0])
     assert main(["phase-diagram", "--grid-size", "1", "--out", str(tmp_path)]) == 2
+    explicit = tmp_path / "elsewhere" / "diagram.npz"
+    assert main(["-q", "phase-diagram", "--grid-size", "3", "--steps", "20", "--seeds", "0",
+                 "--phase-diagram", str(explicit)]) == 0
+    assert explicit.is_file()
 
 
 @pytest.mark.slow
@@ -124,8 +186,8 @@ def test_trains_on_a_generated_dataset(tmp_path):
                  "--seed", "0", "--outdir", str(tmp_path / "data")]) == 0
     features = tmp_path / "data" / "percolation_dataset_size20000_dim8_seed0_gt_features.npz"
     out = tmp_path / "run"
-    assert main(["-q", "train-toy", "--percolation-features", str(features), "--k", "30",
-                 "--n-hidden", "6", "--steps", "1000", "--seeds", "0,1",
+    assert main(["-q", "train-toy", "--percolation-features", str(features),
+                 "--n-features", "30", "--n-hidden", "6", "--steps", "1000", "--seeds", "0,1",
                  "--eval-batch-size", "20000", "--out", str(out)]) == 0
     with np.load(out / "measurements.npz") as arrays:
         depth = arrays["feature_depth"]

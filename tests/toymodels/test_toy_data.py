@@ -18,7 +18,7 @@ from percolation_tms.toymodels.data import (
 def test_synthetic_features_have_the_specified_distribution(probability):
     n, batch, steps = 10, 1024, 40
     source = synthetic_source(np.full((1, n), probability))
-    X = np.concatenate([draw_batch(source, 0, seed=0, step=t, batch_size=batch)
+    X = np.concatenate([draw_batch(source, 0, model_seed=0, step=t, batch_size=batch)
                         for t in range(steps)])
     present = X != 0
     count = present.shape[0]

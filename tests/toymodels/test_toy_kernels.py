@@ -4,11 +4,11 @@ the batch sampler bit for bit, AdamW, and the batch loop across chunk boundaries
 import numpy as np
 import pytest
 import toy_reference as ref
+from kernel_calls import batch_loss_and_gradient
 
 from percolation_tms._rng import DOMAIN_TOY_BATCH, stream_state
 from percolation_tms.toymodels import _kernels
 from percolation_tms.toymodels.data import PercolationFeatures, rows_source, synthetic_source
-from percolation_tms.toymodels.train import batch_loss_and_gradient
 
 MODELS = ("tied", "untied", "linear", "hidden_relu")
 CODE = {"tied": 0, "untied": 1, "linear": 2, "hidden_relu": 3}
@@ -138,7 +138,7 @@ def test_sampler_matches_reference_bit_for_bit(probability):
     source = synthetic_source(np.array([probability]))
     state = stream_state(4, DOMAIN_TOY_BATCH, 17, 0)
     batch = 2500  # crosses two chunk boundaries (CHUNK = 1024)
-    got = _kernels.draw_dense_batch(5, source.source[0], source.presence_threshold[0],
+    got = _kernels.draw_dense_batch(5, source.mode[0], source.presence_threshold[0],
                                     source.thinning_threshold[0], source.log_q[0],
                                     source.row_indptr, source.row_indices, source.row_data,
                                     np.uint64(state), batch)
@@ -155,7 +155,7 @@ def test_rows_sampler_matches_reference():
         frequency=np.zeros(6), depth=np.full(6, -1))
     source = rows_source(features, 1)
     state = stream_state(2, DOMAIN_TOY_BATCH, 3, 0)
-    got = _kernels.draw_dense_batch(6, source.source[0], source.presence_threshold[0],
+    got = _kernels.draw_dense_batch(6, source.mode[0], source.presence_threshold[0],
                                     source.thinning_threshold[0], source.log_q[0],
                                     source.row_indptr, source.row_indices, source.row_data,
                                     np.uint64(state), 1500)
@@ -172,7 +172,7 @@ def test_batch_loop_equals_loss_on_the_drawn_batch(model, probability):
     b = np.abs(b)  # positive biases: empty samples have a non-zero loss and bias gradient
     source = synthetic_source(np.full((1, n), probability))
     state = np.uint64(stream_state(1, DOMAIN_TOY_BATCH, 0, 0))
-    args = (source.source[0], source.presence_threshold[0], source.thinning_threshold[0],
+    args = (source.mode[0], source.presence_threshold[0], source.thinning_threshold[0],
             source.log_q[0], source.row_indptr, source.row_indices, source.row_data)
     DT = W if W_dec is None else np.ascontiguousarray(W_dec.T)
     gW, gDT, gb = np.empty((m, n)), np.empty((m, n)), np.empty(n)

@@ -4,6 +4,7 @@ landing in the predicted phase."""
 import numpy as np
 import pytest
 
+from percolation_tms.toymodels.config import PhaseDiagramConfig
 from percolation_tms.toymodels.phase import (
     CANDIDATE_NAMES,
     candidate_losses,
@@ -51,7 +52,7 @@ def test_classify_weights():
 
 @pytest.mark.slow
 def test_trained_points_land_in_the_predicted_phase():
-    diagram = phase_diagram(grid_size=9, progress=False)
+    diagram = phase_diagram(PhaseDiagramConfig(grid_size=9), progress=False)
     assert diagram.phase.shape == (9, 9) and diagram.candidate_loss.shape == (3, 9, 9)
     assert set(diagram.predicted_phase.tolist()) == {0, 1, 2}  # every phase visited
     np.testing.assert_array_equal(diagram.trained_phase, diagram.predicted_phase)

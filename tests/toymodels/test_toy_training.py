@@ -41,7 +41,7 @@ def test_an_instance_does_not_depend_on_the_others():
     alone = train_toy(small(sparsities=(0.99,), seeds=(1,)), progress=False)
     together = train_toy(small(), progress=False)
     index = 5  # sparsity 0.99 (third setting), seed 1 (second seed)
-    assert together.instances.sparsity[index] == 0.99 and together.instances.seed[index] == 1
+    assert together.instances.sparsity[index] == 0.99 and together.instances.model_seed[index] == 1
     np.testing.assert_array_equal(alone.result.W[0], together.result.W[index])
     np.testing.assert_array_equal(alone.result.eval_loss[0], together.result.eval_loss[index])
 

@@ -7,6 +7,7 @@ rule generate_graph:
         graph="results/graphs/{mode}/size{size}_seed{seed}/graph.npz",
     params:
         create_prob=create_prob_option,
+        nested="--nested" if PERCOLATION.get("nested", False) else "",
     log:
         "results/logs/generate_graph/{mode}/size{size}_seed{seed}.log",
     benchmark:
@@ -21,7 +22,8 @@ rule generate_graph:
     shell:
         "NUMBA_NUM_THREADS={threads} python -m percolation_tms generate-graph"
         " --mode {wildcards.mode} {params.create_prob}"
-        " --size {wildcards.size} --seed {wildcards.seed} --out {output.graph} > {log} 2>&1"
+        " --size {wildcards.size} --seed {wildcards.seed} {params.nested} --out {output.graph}"
+        " > {log} 2>&1"
 
 
 rule embed:
@@ -176,6 +178,7 @@ rule plan_shards:
         create_prob=create_prob_option,
         dtype=PERCOLATION["dtype"],
         shards=n_shards,
+        nested="--nested" if PERCOLATION.get("nested", False) else "",
         outdir=lambda wildcards, output: os.path.dirname(output.manifest),
     log:
         "results/logs/plan_shards/{mode}/size{size}_dim{dim}_seed{seed}.log",
@@ -191,8 +194,8 @@ rule plan_shards:
     shell:
         "python -m percolation_tms plan-shards --mode {wildcards.mode} {params.create_prob}"
         " --size {wildcards.size} --dim {wildcards.dim} --seed {wildcards.seed}"
-        " --dtype {params.dtype} --shards {params.shards} --outdir {params.outdir}"
-        " > {log} 2>&1"
+        " --dtype {params.dtype} --shards {params.shards} {params.nested}"
+        " --outdir {params.outdir} > {log} 2>&1"
 
 
 rule generate_shard:

@@ -1,14 +1,17 @@
 # Toy models of superposition: the synthetic sparsity sweep, a model on percolation features,
 # and the analytic phase diagram. One job trains every (sparsity, seed) instance of a model kind
 # side by side; every setting is a param, so changing one reruns the training and what follows.
+# Every output path is passed explicitly; the file names come from percolation_tms.filenames.
+
+from percolation_tms import filenames
 
 
 rule train_toy_synthetic:
     output:
-        weights="results/toymodels/synthetic/{model}/weights.npz",
-        measurements="results/toymodels/synthetic/{model}/measurements.npz",
-        metrics="results/toymodels/synthetic/{model}/metrics.csv",
-        config="results/toymodels/synthetic/{model}/config.json",
+        weights=f"results/toymodels/synthetic/{{model}}/{filenames.TOY_WEIGHTS}",
+        measurements=f"results/toymodels/synthetic/{{model}}/{filenames.TOY_MEASUREMENTS}",
+        metrics=f"results/toymodels/synthetic/{{model}}/{filenames.TOY_METRICS}",
+        config=f"results/toymodels/synthetic/{{model}}/{filenames.TOY_CONFIG}",
     params:
         n_features=TOY_SYNTHETIC["n_features"],
         n_hidden=TOY_SYNTHETIC["n_hidden"],
@@ -19,7 +22,6 @@ rule train_toy_synthetic:
         batch_size=TOY_SYNTHETIC["batch_size"],
         lr=TOY_SYNTHETIC["lr"],
         weight_decay=TOY_SYNTHETIC["weight_decay"],
-        outdir=lambda wildcards, output: os.path.dirname(output.weights),
     log:
         "results/logs/train_toy_synthetic/{model}.log",
     benchmark:
@@ -36,19 +38,20 @@ rule train_toy_synthetic:
         " --sparsities {params.sparsities} --importance {params.importance}"
         " --steps {params.steps} --batch-size {params.batch_size} --lr {params.lr}"
         " --weight-decay {params.weight_decay} --seeds {params.seeds}"
-        " --out {params.outdir} > {log} 2>&1"
+        " --weights {output.weights} --measurements {output.measurements}"
+        " --metrics {output.metrics} --config {output.config} > {log} 2>&1"
 
 
 rule train_toy_percolation:
     input:
         features=rules.export.output.features,
     output:
-        weights="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/weights.npz",
-        measurements="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/measurements.npz",
-        metrics="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/metrics.csv",
-        config="results/toymodels/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}/config.json",
+        weights=f"results/toymodels/percolation/{{mode}}/size{{size}}_dim{{dim}}_seed{{seed}}/{{model}}/{filenames.TOY_WEIGHTS}",
+        measurements=f"results/toymodels/percolation/{{mode}}/size{{size}}_dim{{dim}}_seed{{seed}}/{{model}}/{filenames.TOY_MEASUREMENTS}",
+        metrics=f"results/toymodels/percolation/{{mode}}/size{{size}}_dim{{dim}}_seed{{seed}}/{{model}}/{filenames.TOY_METRICS}",
+        config=f"results/toymodels/percolation/{{mode}}/size{{size}}_dim{{dim}}_seed{{seed}}/{{model}}/{filenames.TOY_CONFIG}",
     params:
-        k=TOY_PERCOLATION["n_features"],
+        n_features=TOY_PERCOLATION["n_features"],
         feature_selection=TOY_PERCOLATION["feature_selection"],
         feature_values=TOY_PERCOLATION["feature_values"],
         n_hidden=TOY_PERCOLATION["n_hidden"],
@@ -58,7 +61,6 @@ rule train_toy_percolation:
         batch_size=TOY_PERCOLATION["batch_size"],
         lr=TOY_PERCOLATION["lr"],
         weight_decay=TOY_PERCOLATION["weight_decay"],
-        outdir=lambda wildcards, output: os.path.dirname(output.weights),
     log:
         "results/logs/train_toy_percolation/{mode}/size{size}_dim{dim}_seed{seed}/{model}.log",
     benchmark:
@@ -72,24 +74,24 @@ rule train_toy_percolation:
         "../envs/percolation-tms.yaml"
     shell:
         "NUMBA_NUM_THREADS={threads} python -m percolation_tms train-toy --model {wildcards.model}"
-        " --percolation-features {input.features} --k {params.k}"
+        " --percolation-features {input.features} --n-features {params.n_features}"
         " --feature-selection {params.feature_selection}"
         " --feature-values {params.feature_values}"
         " --n-hidden {params.n_hidden} --importance {params.importance}"
         " --steps {params.steps} --batch-size {params.batch_size} --lr {params.lr}"
         " --weight-decay {params.weight_decay} --seeds {params.seeds}"
-        " --out {params.outdir} > {log} 2>&1"
+        " --weights {output.weights} --measurements {output.measurements}"
+        " --metrics {output.metrics} --config {output.config} > {log} 2>&1"
 
 
 rule phase_diagram:
     output:
-        phase_diagram="results/toymodels/phase_diagram/phase_diagram.npz",
+        phase_diagram=f"results/toymodels/phase_diagram/{filenames.TOY_PHASE_DIAGRAM}",
     params:
         grid_size=TOY_PHASE_DIAGRAM["grid_size"],
         steps=TOY_PHASE_DIAGRAM["steps"],
         batch_size=TOY_PHASE_DIAGRAM["batch_size"],
         seeds=comma_list(TOY_PHASE_DIAGRAM["seeds"]),
-        outdir=lambda wildcards, output: os.path.dirname(output.phase_diagram),
     log:
         "results/logs/phase_diagram/phase_diagram.log",
     benchmark:
@@ -104,7 +106,7 @@ rule phase_diagram:
         "NUMBA_NUM_THREADS={threads} python -m percolation_tms phase-diagram"
         " --grid-size {params.grid_size} --steps {params.steps}"
         " --batch-size {params.batch_size} --seeds {params.seeds}"
-        " --out {params.outdir} > {log} 2>&1"
+        " --phase-diagram {output.phase_diagram} > {log} 2>&1"
 
 
 # The files the toy-model figures read (figure registry: inputs).

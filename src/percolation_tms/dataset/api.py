@@ -74,7 +74,10 @@ def generate(mode: str, size: int, dim: int, seed: int, *, memory_check: bool = 
     seed : the dataset seed S (graph S, embed S + 10000, value S + 20000).
     **options : any other setting of :class:`~percolation_tms.dataset.config.DatasetConfig`
         (``create_prob``, ``graph_seed``, ``embed_seed``, ``value_seed``, ``dtype``,
-        ``n_features``, ``binary``), with its defaults.
+        ``n_features``, ``binary``, ``nested``), with its defaults.  ``nested=True`` builds
+        the clusters by the size-consistent construction of docs/nested.md: the same
+        distribution at every size, and datasets of sizes N < N' from the same seeds refine
+        one another (:func:`percolation_tms.dataset.map_nested` gives the correspondence).
 
     memory_check : bool
         Once the graph is built (a small part of the work), estimate the peak memory from its
@@ -103,9 +106,10 @@ def generate_dataset(config: DatasetConfig, *, memory_check: bool = False) -> Da
     dtype = resolve_dtype(config.dtype)
     n_features, binary = config.n_features, config.binary
 
-    with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {seeds.graph}"):
+    with _progress.stage(f"graph: {mode}, {size:,} points, graph seed {seeds.graph}"
+                         f"{', nested' if config.nested else ''}"):
         plan = plan_clusters(mode, size, seeds.graph, create_prob if mode == "custom" else None)
-        graph = build_graph(plan, seed=seeds.seed)
+        graph = build_graph(plan, seed=seeds.seed, nested=config.nested)
     _progress.log(f"{graph.n_clusters:,} clusters (largest {int(graph.cluster_sizes[0]):,}), "
                   f"{graph.n_latents:,} latents")
     n_features = resolve_n_features(graph.n_latents, n_features)
@@ -313,4 +317,4 @@ def _filter_graph(graph: Graph, keep_point: np.ndarray) -> Graph:
     sizes = graph.cluster_sizes[keep_cluster]
     return Graph(graph.mode, graph.create_prob, int(sizes.sum()), graph.graph_seed, graph.seed,
                  0, graph.cluster_ids[keep_cluster], sizes, parent, graph.depth[keep_node],
-                 edges)
+                 edges, graph.node_key[keep_node] if graph.nested else None)

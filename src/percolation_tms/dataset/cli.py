@@ -52,11 +52,35 @@ def register(subparsers) -> None:
     _output_arguments(p)
     p.set_defaults(func=_export)
 
+    p = subparsers.add_parser(
+        "map-nested", help="map a nested dataset onto a larger one from the same seeds",
+        description="For two datasets generated with --nested from the same seeds and mode "
+                    "(sizes N <= N'), write map.npz: the node of the larger dataset of every "
+                    "point and latent of the smaller, and for every point of the larger the "
+                    "point of the smaller it refines (docs/file-formats.md).",
+        epilog="example: percolation-tms map-nested --small a/percolation_dataset_size1000_dim"
+               "100_seed0.npz --large b/percolation_dataset_size10000_dim100_seed0.npz "
+               "--out map.npz")
+    p.add_argument("--small", required=True, metavar="FILE",
+                   help="the smaller dataset: its main file <stem>.npz or its _graph.npz")
+    p.add_argument("--large", required=True, metavar="FILE", help="the larger dataset")
+    p.add_argument("--out", required=True, metavar="MAP.npz")
+    p.set_defaults(func=_map_nested)
+
 
 def _output_arguments(p) -> None:
     p.add_argument("--compress", action="store_true",
                    help="zip-compress the .npz files (slower; loads the same way)")
     p.add_argument("--outdir", required=True, help="output folder")
+
+
+def _map_nested(args) -> None:
+    from percolation_tms import _progress
+    from percolation_tms.dataset import map_nested_files
+
+    mapping = map_nested_files(args.small, args.large, args.out)
+    _progress.log(f"{int(mapping.persists.sum()):,} of {mapping.small_size:,} points persist, "
+                  f"{int((~mapping.persists).sum()):,} are refined -> {args.out}")
 
 
 def _generate(args) -> None:

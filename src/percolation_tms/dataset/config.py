@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from percolation_tms.checks import check_count
 from percolation_tms.embedding.embed import DTYPES
-from percolation_tms.percolation.graph import MODES, resolve_create_prob
+from percolation_tms.percolation.graph import MODES, check_flag, resolve_create_prob
 from percolation_tms.seeds import EMBED_SEED_OFFSET, VALUE_SEED_OFFSET, dataset_seeds
 from percolation_tms.settings import setting
 
@@ -45,6 +45,9 @@ class DatasetConfig:
                                            "(1 <= K <= number of latents; default all)",
                                      metavar="K")
     binary: bool = setting(False, "store 1 instead of the latent values z in the features")
+    nested: bool = setting(False, "size-consistent construction (docs/nested.md): datasets of "
+                                  "sizes N < N' from the same seeds refine one another "
+                                  "(map-nested maps them)")
 
     def __post_init__(self):
         resolve_create_prob(self.mode, self.create_prob)
@@ -55,6 +58,7 @@ class DatasetConfig:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
         if self.n_features is not None:
             check_count("n_features", self.n_features)
+        check_flag("nested", self.nested)
 
     @property
     def seeds(self):
@@ -66,7 +70,7 @@ class DatasetConfig:
         return resolve_create_prob(self.mode, self.create_prob)
 
     # which fields each command takes
-    GRAPH_FIELDS = ("mode", "size", "seed", "create_prob", "graph_seed")
+    GRAPH_FIELDS = ("mode", "size", "seed", "create_prob", "graph_seed", "nested")
     EMBED_FIELDS = ("dim", "embed_seed", "dtype")
     VALUE_FIELDS = ("value_seed",)
     FEATURE_FIELDS = ("n_features", "binary")

@@ -16,6 +16,7 @@ from numba import njit, prange
 from percolation_tms._rng import (
     DOMAIN_CLUSTER_EMBED,
     DOMAIN_LATENT_EMBED,
+    DOMAIN_NESTED_NODE,
     next_below,
     next_double,
     next_normal,
@@ -46,8 +47,15 @@ def _unit_normal_vector(state, out):
 def _embed_one_cluster(c, cluster_id, s, p0, q0, n_points, zero_origin, step, scale, seed,
                        children, edges, X, direction, origin, g,
                        stack_node, stack_vec, degree, adj_start, adj, dfs_node, dfs_parent,
-                       dfs_level, position):
-    """Embed one cluster into rows p0..p0+s-1 of X; returns the (possibly grown) buffers."""
+                       dfs_level, position, node_key):
+    """Embed one cluster into rows p0..p0+s-1 of X; returns the (possibly grown) buffers.
+
+    Nested mode (``node_key`` not empty): the Gaussian of a latent comes from (embed seed,
+    DOMAIN_NESTED_NODE, 2 cluster id, its key) and the root-point walk's choice at a latent from
+    (embed seed, DOMAIN_NESTED_NODE, 2 cluster id, key - 1) (keys are odd), so both depend on
+    the node, not on the cluster's size (docs/nested.md, section 5).
+    """
+    nested = node_key.shape[0] > 0
     d = X.shape[1]
     state = stream_state(seed, DOMAIN_CLUSTER_EMBED, cluster_id, 0)
     state = _unit_normal_vector(state, direction)
@@ -68,7 +76,11 @@ def _embed_one_cluster(c, cluster_id, s, p0, q0, n_points, zero_origin, step, sc
     # Root point: walk down from the root latent, a uniformly random child at each level.
     node = root_latent
     while node >= n_points:
-        k, state = next_below(state, 2)
+        if nested:
+            k, _ = next_below(stream_state(seed, DOMAIN_NESTED_NODE, 2 * cluster_id,
+                                           node_key[node] - np.uint64(1)), 2)
+        else:
+            k, state = next_below(state, 2)
         node = children[node - n_points, k]
     root_point = node
 
@@ -85,7 +97,10 @@ def _embed_one_cluster(c, cluster_id, s, p0, q0, n_points, zero_origin, step, sc
             top -= 1
             continue
         column = node - n_points
-        lstate = stream_state(seed, DOMAIN_LATENT_EMBED, cluster_id, column - q0)
+        if nested:
+            lstate = stream_state(seed, DOMAIN_NESTED_NODE, 2 * cluster_id, node_key[node])
+        else:
+            lstate = stream_state(seed, DOMAIN_LATENT_EMBED, cluster_id, column - q0)
         while True:  # w = unit component of a Gaussian orthogonal to v
             dot = 0.0
             for k in range(d):
@@ -181,7 +196,7 @@ def _grow_rows(rows):
 
 @njit(cache=True, parallel=True)
 def embed_clusters(cluster_ids, cluster_sizes, point_offsets, latent_offsets, children, edges,
-                   zero_origin, step, scale, seed, n_stripes, X):
+                   zero_origin, step, scale, seed, n_stripes, X, node_key):
     """Embed every cluster of a range into X (n_points, d), float64 or float32.
 
     Stripes as in the graph stage: cluster c goes to stripe c % n_stripes; each stripe owns
@@ -212,4 +227,4 @@ def embed_clusters(cluster_ids, cluster_sizes, point_offsets, latent_offsets, ch
                                    latent_offsets[c], n_points, zero_origin, step, scale, seed,
                                    children, edges, X, direction, origin, g,
                                    stack_node, stack_vec, degree, adj_start, adj, dfs_node,
-                                   dfs_parent, dfs_level, position)
+                                   dfs_parent, dfs_level, position, node_key)

@@ -57,5 +57,9 @@ def embed(graph: Graph, dim: int, embed_seed: int | None = None, dtype="float64"
     _kernels.embed_clusters(graph.cluster_ids, graph.cluster_sizes, graph.point_offsets,
                             graph.latent_offsets, graph.children(), graph.edges,
                             graph.mode == "one_cluster", step_length(graph.mode, graph.size),
-                            math.sqrt(dim), embed_seed, work_stripes(n_threads), X)
+                            math.sqrt(dim), embed_seed, work_stripes(n_threads), X,
+                            graph.node_key if graph.nested else _NO_KEYS)
     return X
+
+
+_NO_KEYS = np.empty(0, dtype=np.uint64)  # default mode: streams keyed by latent index

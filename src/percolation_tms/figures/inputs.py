@@ -4,8 +4,8 @@ Three kinds of input, one reader each:
 
 * :func:`read_percolation_stats`: ``describe``'s per-dataset ``arrays.npz`` and ``summary.csv``
   for the seeds of one dataset setting (mode, size, dim);
-* :func:`read_toy_models`: the toy stage's run folders (``measurements.npz``, ``weights.npz``,
-  ``metrics.csv`` each), merged by model kind;
+* :func:`read_toy_models`: the toy stage's runs (``measurements.npz``, ``weights.npz``,
+  ``metrics.csv`` each, grouped by the ``run_id`` they record), merged by model kind;
 * :func:`read_phase_diagram`: ``phase_diagram.npz``.
 
 Readers check names, keys and shapes and raise ``io.InputFileError`` naming the file, so a
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from percolation_tms import io
+from percolation_tms import filenames, io
 from percolation_tms.io import InputFileError
 
 # ---------------------------------------------------------------------------- percolation
@@ -68,13 +68,16 @@ class PercolationStats:
         return np.array([d.summary[name] for d in self.datasets])
 
 
-def read_csv(path: str | Path, required: Sequence[str], what: str) -> pd.DataFrame:
-    """A CSV table with at least the ``required`` columns, or InputFileError naming the file."""
+def read_csv(path: str | Path, required: Sequence[str], what: str, dtype=None
+             ) -> pd.DataFrame:
+    """A CSV table with at least the ``required`` columns, or InputFileError naming the file.
+    ``dtype`` as for ``pandas.read_csv`` (e.g. ``{"run_id": str}``: hex ids that happen to be
+    all digits must not become numbers)."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{what} {str(path)!r} does not exist")
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, dtype=dtype)
     except Exception as exc:  # pandas raises a handful of parser and encoding errors
         raise InputFileError(f"{what} {str(path)!r} is not a readable CSV file ({exc})") from exc
     missing = [c for c in required if c not in frame.columns]
@@ -136,30 +139,35 @@ def read_percolation_stats(paths: Sequence[str | Path]) -> PercolationStats:
 
 
 # ---------------------------------------------------------------------------- toy models
+# Every file of a toy run records the run's identity (run_id) and model kind; the npz files
+# also the per-instance sparsity, importance and model seed.
+IDENTITY_KEYS = ("run_id", "model")
 MEASUREMENT_KEYS = ("WtW", "b", "feature_norm", "represented", "dims_per_feature",
-                    "feature_dimensionality", "interference", "eval_loss", "sparsity", "seed")
-WEIGHT_KEYS = ("W", "b", "sparsity", "seed", "importance")
+                    "feature_dimensionality", "interference", "eval_loss", "sparsity", "seed",
+                    *IDENTITY_KEYS)
+WEIGHT_KEYS = ("W", "b", "loss_history", "sparsity", "seed", "importance", *IDENTITY_KEYS)
 # Arrays with one entry per feature instead of one per instance (toy runs on percolation data).
 PER_FEATURE_KEYS = ("feature_column", "feature_frequency", "feature_depth")
-RUN_FILES = ("measurements.npz", "weights.npz", "metrics.csv")
-# Also written by train-toy and accepted among the inputs (a workflow may pass all of a run's
-# outputs), but not needed: the model kind comes from metrics.csv.
-IGNORED_RUN_FILES = ("config.json",)
+# The three files a figure needs of every run, by their kind (named as their default names).
+RUN_FILES = (filenames.TOY_MEASUREMENTS, filenames.TOY_WEIGHTS, filenames.TOY_METRICS)
 # Known kinds first in this order; any other kind follows by name.
 MODEL_ORDER = ("tied", "untied", "linear", "hidden_relu")
 
 
 @dataclass(frozen=True)
 class ToyModel:
-    """Every trained instance of one model kind, over all runs (seed groups) given.
+    """Every trained instance of one model kind, over all runs given.
 
     arrays: the measurements (``WtW`` (I, n, n), ``feature_norm`` (I, n), ..., ``sparsity`` and
-    ``seed`` (I,)) plus ``W`` (I, m, n), ``importance`` (I, n) and, for ``untied``, ``W_dec``
-    (I, n, m) from the weights; for percolation inputs also the per-feature arrays (n,).
+    ``seed`` (the model seed) (I,)) plus ``W`` (I, m, n), ``importance`` (I, n) and, for
+    ``untied``, ``W_dec`` (I, n, m) from the weights; for percolation inputs also the
+    per-feature arrays (n,).  ``run_ids`` names the runs merged, in the order of their
+    instances.
     """
 
     model: str
     arrays: dict[str, np.ndarray]
+    run_ids: tuple[str, ...] = ()
 
     @property
     def sparsity(self) -> np.ndarray:
@@ -184,26 +192,64 @@ class ToyModel:
                                  "measurements.npz (a toy run on percolation features)")
 
 
-def _read_run(folder: Path, files: dict[str, Path]) -> ToyModel:
-    """One run folder's three files as a ToyModel."""
+def _recorded(path: Path, values, what: str) -> str:
+    """The one run_id or model kind a file records."""
+    values = np.unique(np.asarray(values).astype(str))
+    if values.size != 1:
+        raise InputFileError(f"toy run file {str(path)!r} should record one {what}, it "
+                             f"records {values.tolist()}")
+    return str(values[0])
+
+
+def _toy_file(path: Path) -> tuple[str, str, str, object]:
+    """(kind, run_id, model kind, content) of one toy run file; kind is its default name.
+
+    The kind is read from the content (metrics.csv is the table; weights.npz holds
+    ``loss_history``; measurements.npz ``WtW``), so files may carry any name.
+    """
+    if path.suffix == ".csv":
+        table = read_csv(path, ("run_id", "model"), "toy metrics", dtype={"run_id": str})
+        return (filenames.TOY_METRICS, _recorded(path, table["run_id"], "run_id"),
+                _recorded(path, table["model"], "model kind"), table)
+    if path.suffix != ".npz":
+        raise InputFileError(f"{str(path)!r} is not a toy run file ({', '.join(RUN_FILES)})")
+    arrays = io.load_arrays(path, what="toy run file")
+    if "WtW" in arrays:
+        kind, keys, what = filenames.TOY_MEASUREMENTS, MEASUREMENT_KEYS, "toy measurements"
+    elif "loss_history" in arrays:
+        kind, keys, what = filenames.TOY_WEIGHTS, WEIGHT_KEYS, "toy weights"
+    else:
+        raise InputFileError(f"{str(path)!r} is neither toy measurements nor toy weights "
+                             f"(no 'WtW' or 'loss_history')")
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        hint = (" (written before toy runs recorded their identity: rerun train-toy)"
+                if set(missing) & set(IDENTITY_KEYS) else "")
+        raise InputFileError(f"{what} {str(path)!r} lacks the arrays {missing}{hint}")
+    return (kind, _recorded(path, arrays["run_id"], "run_id"),
+            _recorded(path, arrays["model"], "model kind"), arrays)
+
+
+def _read_run(run_id: str, files: dict[str, tuple[Path, str, object]]) -> ToyModel:
+    """One run's three files as a ToyModel."""
     missing = [name for name in RUN_FILES if name not in files]
     if missing:
-        raise InputFileError(f"toy run {str(folder)!r}: the inputs lack {missing} "
+        given = ", ".join(str(path) for path, _, _ in files.values())
+        raise InputFileError(f"toy run {run_id} ({given}): the inputs lack {missing} "
                              f"(give every run's {', '.join(RUN_FILES)})")
-    metrics = read_csv(files["metrics.csv"], ("model",), "toy metrics")
-    models = metrics["model"].dropna().unique()
+    models = {model for _, model, _ in files.values()}
     if len(models) != 1:
-        raise InputFileError(f"toy metrics {str(files['metrics.csv'])!r} should name one model "
-                             f"kind, it names {list(models)}")
-    measurements = io.load_arrays(files["measurements.npz"], MEASUREMENT_KEYS, "toy measurements")
-    weights = io.load_arrays(files["weights.npz"], WEIGHT_KEYS, "toy weights")
+        raise InputFileError(f"the files of toy run {run_id} name different model kinds "
+                             f"{sorted(models)}")
+    measurements = files[filenames.TOY_MEASUREMENTS][2]
+    weights = files[filenames.TOY_WEIGHTS][2]
     for key in ("sparsity", "seed"):
         if not np.array_equal(measurements[key], weights[key]):
-            raise InputFileError(f"toy run {str(folder)!r}: measurements.npz and weights.npz "
-                                 f"disagree on {key!r}")
-    arrays = dict(measurements)
+            raise InputFileError(f"toy run {run_id}: its measurements and weights disagree "
+                                 f"on {key!r}")
+    arrays = {k: v for k, v in measurements.items() if k not in IDENTITY_KEYS}
     arrays.update({k: weights[k] for k in ("W", "W_dec", "importance") if k in weights})
-    return ToyModel(str(models[0]), arrays)
+    return ToyModel(models.pop(), arrays, (run_id,))
 
 
 def _merge_runs(runs: list[ToyModel]) -> ToyModel:
@@ -222,29 +268,39 @@ def _merge_runs(runs: list[ToyModel]) -> ToyModel:
             arrays[key] = value
         else:
             arrays[key] = np.concatenate([run.arrays[key] for run in runs])
-    return ToyModel(first.model, arrays)
+    return ToyModel(first.model, arrays, tuple(r for run in runs for r in run.run_ids))
 
 
 def read_toy_models(paths: Sequence[str | Path]) -> tuple[ToyModel, ...]:
     """Read toy runs and merge them by model kind (tied, untied, linear, hidden_relu, others).
 
-    ``paths`` are the files ``measurements.npz``, ``weights.npz`` and ``metrics.csv`` of one or
-    more run folders (``train-toy --out DIR``), and possibly their ``config.json`` (skipped); the
-    files of a run are recognised by sharing a folder, and the model kind is read from
-    ``metrics.csv``.
+    Parameters
+    ----------
+    paths : sequence of paths
+        The measurements, weights and metrics files of one or more ``train-toy`` runs, and
+        possibly their ``.json`` configs (skipped).  The files of a run are grouped by the
+        ``run_id`` each records, whatever their names or folders; the model kind is the
+        one they record.
+
+    Returns
+    -------
+    tuple of ToyModel
+        One per model kind, runs of a kind concatenated in the order given.
     """
-    folders: dict[Path, dict[str, Path]] = defaultdict(dict)
+    runs: dict[str, dict[str, tuple[Path, str, object]]] = defaultdict(dict)
     for path in map(Path, paths):
-        if path.name in IGNORED_RUN_FILES:
+        if path.suffix == ".json":  # the run's config: the files record what figures need
             continue
-        if path.name not in RUN_FILES:
-            raise InputFileError(f"{str(path)!r} is not a toy run file ({', '.join(RUN_FILES)})")
-        folders[path.parent][path.name] = path
-    if not folders:
+        kind, run_id, model, content = _toy_file(path)
+        if kind in runs[run_id]:
+            raise InputFileError(f"two {kind} files of toy run {run_id} among the inputs: "
+                                 f"{str(runs[run_id][kind][0])!r} and {str(path)!r}")
+        runs[run_id][kind] = (path, model, content)
+    if not runs:
         raise InputFileError("no toy run files among the inputs")
     by_model: dict[str, list[ToyModel]] = defaultdict(list)
-    for folder, files in folders.items():
-        run = _read_run(folder, files)
+    for run_id, files in runs.items():
+        run = _read_run(run_id, files)
         by_model[run.model].append(run)
 
     def order(model: str) -> tuple[int, str]:

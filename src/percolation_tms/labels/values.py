@@ -52,9 +52,14 @@ def draw_labels(graph: Graph, value_seed: int | None = None,
     latent_value = np.empty(graph.n_latents, dtype=np.float64)
     value_sum = np.empty(graph.n_latents, dtype=np.float64)
     y = np.empty(graph.n_points, dtype=np.float64)
-    _kernels.draw_values(graph.cluster_ids, graph.point_offsets, graph.latent_offsets,
-                         graph.latent_parent, graph.depth, value_seed, work_stripes(n_threads),
-                         latent_value, value_sum, y)
+    if graph.nested:
+        _kernels.draw_values_nested(graph.cluster_ids, graph.point_offsets, graph.latent_offsets,
+                                    graph.latent_parent, graph.depth, graph.node_key, value_seed,
+                                    work_stripes(n_threads), latent_value, value_sum, y)
+    else:
+        _kernels.draw_values(graph.cluster_ids, graph.point_offsets, graph.latent_offsets,
+                             graph.latent_parent, graph.depth, value_seed, work_stripes(n_threads),
+                             latent_value, value_sum, y)
     return Values(y, latent_value, value_sum, value_seed)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from percolation_tms import io
 from percolation_tms.checks import check_count, check_probability, check_seed, work_stripes
-from percolation_tms.percolation import _kernels
+from percolation_tms.percolation import _kernels, _nested
 from percolation_tms.seeds import graph_seed_of
 
 MODES = ("one_cluster", "distribution", "custom")
@@ -115,7 +115,11 @@ class Graph(_ClusterOffsets):
     cluster_sizes : int64 (C,).
     latent_parent : int64 (n_points + n_latents,), parent node id, -1 for roots and singletons.
     depth : int64 (n_points + n_latents,), number of latent ancestors (root latents 0).
-    edges : int64 (n_latents, 2), tree edges as point rows; row j was created with latent j.
+    edges : int64 (n_latents, 2), tree edges as point rows; row j was created with latent j
+        (nested mode: row j is latent j's edge).
+    node_key : uint64 (n_points + n_latents,) in nested mode, None otherwise: every node's key
+        in its cluster's hierarchy (docs/nested.md); a node keeps its key at every size, which
+        is how datasets of different sizes are matched.
     """
 
     mode: str
@@ -129,6 +133,11 @@ class Graph(_ClusterOffsets):
     latent_parent: np.ndarray
     depth: np.ndarray
     edges: np.ndarray
+    node_key: np.ndarray | None = None
+
+    @property
+    def nested(self) -> bool:
+        return self.node_key is not None
 
     @property
     def n_points(self) -> int:
@@ -147,15 +156,23 @@ class Graph(_ClusterOffsets):
         return np.repeat(self.cluster_sizes, self.cluster_sizes)
 
     def children(self) -> np.ndarray:
-        """int64 (n_latents, 2): the two children of every latent, smaller node id first."""
-        return _kernels.children_from_parent(self.latent_parent, self.n_points)
+        """int64 (n_latents, 2): the two children of every latent, smaller node id first
+        (nested mode: the hierarchy's child 0 first, the child whose key is child_key(., 0))."""
+        children = _kernels.children_from_parent(self.latent_parent, self.n_points)
+        if self.nested:
+            _nested.order_children(children, self.node_key, self.n_points)
+        return children
 
 
 def build_graph(plan: ClusterPlan, seed: int | None = None, cluster_start: int = 0,
-                cluster_stop: int | None = None, n_threads: int | None = None) -> Graph:
+                cluster_stop: int | None = None, n_threads: int | None = None,
+                nested: bool = False) -> Graph:
     """Build the trees and latent forest of clusters [cluster_start, cluster_stop) of a plan.
 
     ``seed`` is the dataset seed recorded in the graph (default: the plan's graph seed).
+    ``nested``: build every cluster by the size-consistent construction of docs/nested.md
+    (the same law of trees and hierarchies; datasets of different sizes from the same seeds
+    refine one another) instead of the cyclic coalescent.
     """
     cluster_stop = plan.n_clusters if cluster_stop is None else cluster_stop
     if not 0 <= cluster_start <= cluster_stop <= plan.n_clusters:  # empty ranges are allowed
@@ -168,19 +185,32 @@ def build_graph(plan: ClusterPlan, seed: int | None = None, cluster_start: int =
     latent_parent = np.full(n_points + n_latents, -1, dtype=np.int64)
     depth = np.zeros(n_points + n_latents, dtype=np.int64)
     edges = np.empty((n_latents, 2), dtype=np.int64)
-    _kernels.build_clusters(ids, sizes, point_offsets, latent_offsets, plan.graph_seed,
-                            work_stripes(n_threads), latent_parent, depth, edges)
+    node_key = None
+    if nested:
+        node_key = np.empty(n_points + n_latents, dtype=np.uint64)
+        _nested.build_nested_clusters(ids, sizes, point_offsets, latent_offsets,
+                                      plan.graph_seed, work_stripes(n_threads), latent_parent,
+                                      depth, edges, node_key[:n_points], node_key[n_points:])
+    else:
+        _kernels.build_clusters(ids, sizes, point_offsets, latent_offsets, plan.graph_seed,
+                                work_stripes(n_threads), latent_parent, depth, edges)
     return Graph(plan.mode, plan.create_prob, plan.size, plan.graph_seed,
                  plan.graph_seed if seed is None else int(seed), int(cluster_start), ids, sizes,
-                 latent_parent, depth, edges)
+                 latent_parent, depth, edges, node_key)
 
 
 def generate_graph(mode: str, size: int, seed: int, create_prob: float | None = None,
-                   graph_seed: int | None = None) -> Graph:
+                   graph_seed: int | None = None, nested: bool = False) -> Graph:
     """Plan and build a whole dataset's graph.  ``seed`` is the dataset seed S; the graph seed
     defaults to S (spec section 6)."""
     plan = plan_clusters(mode, size, graph_seed_of(seed, graph_seed), create_prob)
-    return build_graph(plan, seed=check_seed("seed", seed))
+    return build_graph(plan, seed=check_seed("seed", seed), nested=check_flag("nested", nested))
+
+
+def check_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")  # noqa: TRY004
+    return bool(value)
 
 
 # ------------------------------------------------------------------------------- files
@@ -196,7 +226,8 @@ def save_graph(path: str | os.PathLike, graph: Graph) -> None:
                    depth=graph.depth, cluster_ids=graph.cluster_ids,
                    cluster_sizes=graph.cluster_sizes, size=np.int64(graph.size),
                    seed=np.int64(graph.seed), graph_seed=np.int64(graph.graph_seed),
-                   mode=np.str_(graph.mode), create_prob=np.float64(graph.create_prob))
+                   mode=np.str_(graph.mode), create_prob=np.float64(graph.create_prob),
+                   **({"node_key": graph.node_key} if graph.nested else {}))
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
@@ -204,11 +235,13 @@ def load_graph(path: str | os.PathLike) -> Graph:
     data = io.load_arrays(path, required=_GRAPH_KEYS, what="graph file")
     graph = Graph(str(data["mode"]), float(data["create_prob"]), int(data["size"]),
                   int(data["graph_seed"]), int(data["seed"]), 0, data["cluster_ids"],
-                  data["cluster_sizes"], data["latent_parent"], data["depth"], data["edges"])
+                  data["cluster_sizes"], data["latent_parent"], data["depth"], data["edges"],
+                  data.get("node_key"))
     n, n_latents = graph.n_points, graph.size - graph.n_clusters
     if (n != graph.size or graph.edges.shape != (n_latents, 2)
             or graph.latent_parent.shape != (n + n_latents,)
-            or graph.depth.shape != (n + n_latents,)):
+            or graph.depth.shape != (n + n_latents,)
+            or graph.nested and graph.node_key.shape != (n + n_latents,)):
         raise io.InputFileError(f"graph file {str(path)!r} is inconsistent: size {graph.size}, "
                                 f"cluster sizes sum to {n}, edges {graph.edges.shape}, "
                                 f"latent_parent {graph.latent_parent.shape}")

@@ -22,7 +22,8 @@ def build_shard(manifest_path: str | os.PathLike, index: int,
     The shard file holds, for its clusters only and with node ids local to the shard: ``X``,
     ``y``, ``latent_value``, ``latent_parent``, ``depth``, ``edges``, ``cluster_ids``,
     ``cluster_sizes``, the CSR arrays ``feature_indptr``, ``feature_indices``,
-    ``feature_data`` (columns local to the shard), and the identity scalars.
+    ``feature_data`` (columns local to the shard), ``node_key`` in nested mode, and the
+    identity scalars.
     """
     manifest = read_manifest(manifest_path)
     if not 0 <= index < len(manifest.shards):
@@ -33,7 +34,7 @@ def build_shard(manifest_path: str | os.PathLike, index: int,
                          f"{shard.cluster_stop:,}), {shard.point_stop - shard.point_start:,} "
                          f"points"):
         graph = build_graph(plan, seed=manifest.seed, cluster_start=shard.cluster_start,
-                            cluster_stop=shard.cluster_stop)
+                            cluster_stop=shard.cluster_stop, nested=manifest.nested)
         X = embed(graph, manifest.dim, manifest.embed_seed, manifest.dtype)
         values = draw_labels(graph, manifest.value_seed)
         features = ground_truth_features(graph, values.latent_value)
@@ -45,5 +46,6 @@ def build_shard(manifest_path: str | os.PathLike, index: int,
                    feature_indptr=features.indptr.astype(np.int64),
                    feature_indices=features.indices,
                    feature_data=features.data,
+                   **({"node_key": graph.node_key} if graph.nested else {}),
                    **{key: np.int64(value) for key, value in identity.items()})
     return path

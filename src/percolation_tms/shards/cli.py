@@ -37,7 +37,8 @@ def _plan(args) -> None:
         config = settings.from_arguments(DatasetConfig, args)
         manifest, plan = plan_shards(config.mode, config.size, config.dim, config.seed,
                                      args.shards, config.create_prob, config.graph_seed,
-                                     config.embed_seed, config.value_seed, config.dtype)
+                                     config.embed_seed, config.value_seed, config.dtype,
+                                     config.nested)
     path = write_plan(args.outdir, manifest, plan)
     _progress.log(f"{manifest.n_clusters:,} clusters -> {path}")
 

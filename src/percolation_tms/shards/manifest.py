@@ -21,7 +21,7 @@ import numpy as np
 from percolation_tms import io
 from percolation_tms.checks import check_count
 from percolation_tms.embedding.embed import resolve_dtype
-from percolation_tms.percolation.graph import ClusterPlan, plan_clusters
+from percolation_tms.percolation.graph import ClusterPlan, check_flag, plan_clusters
 from percolation_tms.seeds import dataset_seeds
 
 MANIFEST_FORMAT = "percolation-tms shards"
@@ -71,6 +71,7 @@ class Manifest:
     shards: tuple[ShardRange, ...]
     format: str = MANIFEST_FORMAT
     version: int = MANIFEST_VERSION
+    nested: bool = False  # docs/nested.md; manifests written before nested mode lack it
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -110,8 +111,10 @@ def shard_boundaries(cluster_sizes: np.ndarray, n_shards: int) -> np.ndarray:
 def plan_shards(mode: str, size: int, dim: int, seed: int, n_shards: int,
                 create_prob: float | None = None, graph_seed: int | None = None,
                 embed_seed: int | None = None, value_seed: int | None = None,
-                dtype="float64") -> tuple[Manifest, ClusterPlan]:
-    """Plan the clusters of a dataset once and cut them into ``n_shards`` shards."""
+                dtype="float64", nested: bool = False) -> tuple[Manifest, ClusterPlan]:
+    """Plan the clusters of a dataset once and cut them into ``n_shards`` shards
+    (``nested``: the shards build their clusters by the size-consistent construction)."""
+    nested = check_flag("nested", nested)
     size = check_count("size", size)
     dim = check_count("dim", dim)
     n_shards = check_count("shards", n_shards)
@@ -125,7 +128,8 @@ def plan_shards(mode: str, size: int, dim: int, seed: int, n_shards: int,
                               int(latents[bounds[k + 1]]), shard_file_name(k))
                    for k in range(n_shards))
     manifest = Manifest(mode, plan.create_prob, size, dim, dtype, seeds.seed, seeds.graph,
-                        seeds.embed, seeds.value, plan.n_clusters, int(latents[-1]), shards)
+                        seeds.embed, seeds.value, plan.n_clusters, int(latents[-1]), shards,
+                        nested=nested)
     return manifest, plan
 
 

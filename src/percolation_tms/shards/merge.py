@@ -28,7 +28,8 @@ def load_shard(manifest_path: str | os.PathLike, manifest: Manifest, index: int,
     if not path.is_file():
         raise io.InputFileError(f"shard {index} of {len(manifest.shards)} is missing: "
                                 f"{str(path)!r} does not exist")
-    data = io.load_arrays(path, required=_ARRAY_KEYS + IDENTITY_KEYS, what=f"shard {index}")
+    required = _ARRAY_KEYS + IDENTITY_KEYS + (("node_key",) if manifest.nested else ())
+    data = io.load_arrays(path, required=required, what=f"shard {index}")
     expected = manifest.shard_identity(index)
     wrong = {k: (int(data[k]), v) for k, v in expected.items() if int(data[k]) != v}
     n_points = shard.point_stop - shard.point_start
@@ -54,6 +55,7 @@ def merge_shards(manifest_path: str | os.PathLike, shard_dir: str | os.PathLike 
     n = manifest.size
     point_parent, latent_parent, point_depth, latent_depth = [], [], [], []
     edges, indptr, indices = [], [np.zeros(1, dtype=np.int64)], []
+    point_key, latent_key = [], []
     nnz_before = 0
     for shard, data in zip(manifest.shards, shards):
         n_local = shard.point_stop - shard.point_start
@@ -67,6 +69,9 @@ def merge_shards(manifest_path: str | os.PathLike, shard_dir: str | os.PathLike 
         point_depth.append(data["depth"][:n_local])
         latent_depth.append(data["depth"][n_local:])
         edges.append(data["edges"] + shard.point_start)
+        if manifest.nested:
+            point_key.append(data["node_key"][:n_local])
+            latent_key.append(data["node_key"][n_local:])
         indptr.append(data["feature_indptr"][1:] + nnz_before)
         nnz_before += int(data["feature_indptr"][-1])
         indices.append(data["feature_indices"] + shard.latent_start)
@@ -75,7 +80,8 @@ def merge_shards(manifest_path: str | os.PathLike, shard_dir: str | os.PathLike 
                   np.concatenate([d["cluster_sizes"] for d in shards]),
                   np.concatenate(point_parent + latent_parent),
                   np.concatenate(point_depth + latent_depth),
-                  np.concatenate(edges).reshape(-1, 2))
+                  np.concatenate(edges).reshape(-1, 2),
+                  np.concatenate(point_key + latent_key) if manifest.nested else None)
     indptr = np.concatenate(indptr)
     indices = np.concatenate(indices)
     index_dtype = np.int32 if max(indices.shape[0], manifest.n_latents) < 2**31 else np.int64

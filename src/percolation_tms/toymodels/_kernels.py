@@ -1,5 +1,6 @@
 """Numba kernels of the toy models: batch sampling, forward/backward with hand-written gradients,
-AdamW.  Arrays and scalars in, arrays out; ``train.py`` validates and converts.
+AdamW.  Arrays and scalars (and named tuples of them) in, arrays out; ``train.py`` validates
+and converts.
 
 Layout.  Every weight matrix is kept as (m, n), row q = hidden dimension q over the n features:
 ``W`` (the spec's W) and ``DT``, the decoder transposed (``DT = W`` for the models whose decoder
@@ -44,6 +45,7 @@ sequential and instances share nothing, so the thread count cannot change a resu
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -92,7 +94,7 @@ def _geometric_gap(state, log_q):
 
 
 @njit(cache=True)
-def draw_chunk(n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
+def draw_chunk(n, mode, presence_threshold, thinning_threshold, log_q, row_indptr,
                row_indices, row_data, state, next_position, n_samples, X, counts, indptr,
                indices, values):
     """Draw the next ``n_samples`` samples of a stream.
@@ -105,8 +107,8 @@ def draw_chunk(n, source, presence_threshold, thinning_threshold, log_q, row_ind
     chunk of a batch).
     Returns (state, next_position counted from the next chunk's first entry).
     """
-    if source == SOURCE_DENSE or source == SOURCE_BERNOULLI:
-        dense = source == SOURCE_DENSE
+    if mode == SOURCE_DENSE or mode == SOURCE_BERNOULLI:
+        dense = mode == SOURCE_DENSE
         bits = np.empty(n, dtype=np.uint64)
         for sample in range(n_samples):
             # Generating first and selecting after lets LLVM vectorise both loops.
@@ -123,7 +125,7 @@ def draw_chunk(n, source, presence_threshold, thinning_threshold, log_q, row_ind
         return state, next_position
     k = 0
     indptr[0] = 0
-    if source == SOURCE_SKIP:
+    if mode == SOURCE_SKIP:
         if next_position < 0:
             next_position, state = _geometric_gap(state, log_q)
         for sample in range(n_samples):
@@ -427,7 +429,7 @@ def chunk_scratch(n, batch_size, m_path):
 
 
 @njit(cache=True)
-def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
+def batch_loss_grad(model, W, DT, b, imp_scale, mode, presence_threshold,
                     thinning_threshold, log_q, row_indptr, row_indices, row_data, state,
                     batch_size, with_grad, gW, gDT, gb, X, counts, indptr, indices, values, MT,
                     A):
@@ -437,7 +439,7 @@ def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
     of shape (0, 0) disable the M path)."""
     m, n = W.shape
     chunk = counts.shape[0]
-    dense_input = source == SOURCE_DENSE or source == SOURCE_BERNOULLI
+    dense_input = mode == SOURCE_DENSE or mode == SOURCE_BERNOULLI
     m_path_allowed = model != MODEL_HIDDEN_RELU and MT.shape[0] == n
     m_path = False
     if with_grad:
@@ -449,7 +451,7 @@ def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
     for first in range(0, batch_size, chunk):
         n_samples = min(chunk, batch_size - first)
         state, next_position = draw_chunk(
-            n, source, presence_threshold, thinning_threshold, log_q, row_indptr, row_indices,
+            n, mode, presence_threshold, thinning_threshold, log_q, row_indptr, row_indices,
             row_data, state, next_position, n_samples, X, counts, indptr, indices, values)
         if m_path_allowed and not m_path:
             for sample in range(n_samples):
@@ -470,18 +472,18 @@ def batch_loss_grad(model, W, DT, b, imp_scale, source, presence_threshold,
 
 
 @njit(cache=True)
-def draw_dense_batch(n, source, presence_threshold, thinning_threshold, log_q, row_indptr,
+def draw_dense_batch(n, mode, presence_threshold, thinning_threshold, log_q, row_indptr,
                      row_indices, row_data, state, batch_size):
     """The batch the trainer draws from ``state``, as a dense (batch_size, n) array."""
     result = np.zeros((batch_size, n), dtype=np.float64)
     X, counts, indptr, indices, values, _, _ = chunk_scratch(n, batch_size, False)
     chunk = counts.shape[0]
-    dense_input = source == SOURCE_DENSE or source == SOURCE_BERNOULLI
+    dense_input = mode == SOURCE_DENSE or mode == SOURCE_BERNOULLI
     next_position = np.int64(-1)
     for first in range(0, batch_size, chunk):
         n_samples = min(chunk, batch_size - first)
         state, next_position = draw_chunk(
-            n, source, presence_threshold, thinning_threshold, log_q, row_indptr, row_indices,
+            n, mode, presence_threshold, thinning_threshold, log_q, row_indptr, row_indices,
             row_data, state, next_position, n_samples, X, counts, indptr, indices, values)
         for sample in range(n_samples):
             if dense_input:
@@ -507,9 +509,46 @@ def adamw_update(param, grad, m1, m2, step, lr, weight_decay, beta1, beta2, eps)
         param[e] = param[e] * decay - step_size * m1[e] / (math.sqrt(m2[e]) / root_bias2 + eps)
 
 
+class Lanes(NamedTuple):
+    """How instances are spread over threads: lane l trains the instances
+    ``order[ptr[l]:ptr[l + 1]]`` one after the other (int64 arrays (L + 1,) and (I,))."""
+
+    ptr: np.ndarray
+    order: np.ndarray
+
+
+class Params(NamedTuple):
+    """The trained parameters of I instances, updated in place.
+
+    W : float64 (I, m, n); DT : float64 (I, m, n), the decoder transposed (``untied`` only;
+    shape (I, 0, 0) otherwise, where the decoder is W^T); b : float64 (I, n).
+    """
+
+    W: np.ndarray
+    DT: np.ndarray
+    b: np.ndarray
+
+
+class Moments(NamedTuple):
+    """AdamW's first and second moments of ``Params``: W, DT : float64 (I, 2, m, n) (DT of
+    shape (I, 2, 0, 0) unless ``untied``); b : float64 (I, 2, n)."""
+
+    W: np.ndarray
+    DT: np.ndarray
+    b: np.ndarray
+
+
+class StepRange(NamedTuple):
+    """Training steps ``first .. first + count - 1``, of ``batch_size`` samples each."""
+
+    first: int
+    count: int
+    batch_size: int
+
+
 @njit(cache=True)
 def _train_instance(model, inst, W, DT, b, moments_W, moments_DT, moments_b, imp_scale,
-                    source, presence_threshold, thinning_threshold, log_q, row_indptr,
+                    mode, presence_threshold, thinning_threshold, log_q, row_indptr,
                     row_indices, row_data, seed, first_step, n_steps, batch_size, lr,
                     weight_decay, beta1, beta2, eps, losses):
     untied = model == MODEL_UNTIED
@@ -526,7 +565,7 @@ def _train_instance(model, inst, W, DT, b, moments_W, moments_DT, moments_b, imp
         step = first_step + t
         state = stream_state(seed, DOMAIN_TOY_BATCH, step, 0)
         losses[inst, t] = batch_loss_grad(
-            model, w, dt, b[inst], imp_scale[inst], source[inst], presence_threshold[inst],
+            model, w, dt, b[inst], imp_scale[inst], mode[inst], presence_threshold[inst],
             thinning_threshold[inst], log_q[inst], row_indptr, row_indices, row_data, state,
             batch_size, True, gW, gDT, gb, X, counts, indptr, indices, values, MT, A)
         adamw_update(w.reshape(-1), gW.reshape(-1), moments_W[inst, 0].reshape(-1),
@@ -541,32 +580,65 @@ def _train_instance(model, inst, W, DT, b, moments_W, moments_DT, moments_b, imp
 
 
 @njit(cache=True, parallel=True)
-def train_steps(model, lane_ptr, lane_order, W, DT, b, moments_W, moments_DT, moments_b,
-                imp_scale, source, presence_threshold, thinning_threshold, log_q, row_indptr,
-                row_indices, row_data, seeds, first_step, n_steps, batch_size, lr,
-                weight_decay, beta1, beta2, eps, losses):
-    """Train every instance for steps first_step .. first_step + n_steps - 1, in place.
+def train_steps(model, lanes, params, moments, importance, source, model_seeds, steps,
+                optimizer, losses):
+    """Train every instance for the steps of ``steps`` (a ``StepRange``), in place.
 
-    W, DT : (I, m, n) (DT, the decoder transposed, and moments_DT are used only for untied);
-    b : (I, n); moments_W, moments_DT : (I, 2, m, n) and moments_b : (I, 2, n), AdamW's first
-    and second moments; imp_scale : (I, n) importance; source : (I,) int64;
-    presence_threshold, thinning_threshold : (I, n) uint64; log_q : (I,); seeds : (I,);
-    losses : (I, n_steps) receives each step's training loss.
-    Lane l trains instances lane_order[lane_ptr[l]:lane_ptr[l + 1]] one after the other.
+    Parameters
+    ----------
+    model : int
+        ``MODEL_*``.
+    lanes : Lanes
+        The instances of each thread.
+    params : Params
+        Weights and biases, updated in place.
+    moments : Moments
+        AdamW's moments, updated in place.
+    importance : float64 (I, n)
+        Feature importances (the training loss is sum_i I_i (x_i - x'_i)^2).
+    source : data.FeatureSource
+        What every instance samples its batches from.
+    model_seeds : int64 (I,)
+        Step t of instance r draws its batch from (model_seeds[r], DOMAIN_TOY_BATCH, t, 0).
+    steps : StepRange
+    optimizer : config.AdamW
+    losses : float64 (I, steps.count)
+        Receives each step's training loss.
+
+    Grouping the arguments by role into named tuples means no two same-typed settings can be
+    swapped by position.  They are unpacked before the parallel loop, whose body then sees
+    plain arrays and scalars (as ``_train_instance`` takes them): the loop body compiles to
+    the same code as with flat arguments.
     """
+    lane_ptr, lane_order = lanes.ptr, lanes.order
+    W, DT, b = params.W, params.DT, params.b
+    moments_W, moments_DT, moments_b = moments.W, moments.DT, moments.b
+    mode, presence_threshold, thinning_threshold = (source.mode, source.presence_threshold,
+                                                    source.thinning_threshold)
+    log_q, row_indptr, row_indices, row_data = (source.log_q, source.row_indptr,
+                                                source.row_indices, source.row_data)
+    first_step, n_steps, batch_size = steps.first, steps.count, steps.batch_size
+    lr, weight_decay = optimizer.lr, optimizer.weight_decay
+    beta1, beta2, eps = optimizer.beta1, optimizer.beta2, optimizer.eps
     for lane in prange(lane_ptr.shape[0] - 1):
         for t in range(lane_ptr[lane], lane_ptr[lane + 1]):
             inst = lane_order[t]
             _train_instance(model, inst, W, DT, b, moments_W, moments_DT, moments_b,
-                            imp_scale, source, presence_threshold, thinning_threshold, log_q,
-                            row_indptr, row_indices, row_data, seeds[inst], first_step,
+                            importance, mode, presence_threshold, thinning_threshold, log_q,
+                            row_indptr, row_indices, row_data, model_seeds[inst], first_step,
                             n_steps, batch_size, lr, weight_decay, beta1, beta2, eps, losses)
 
 
 @njit(cache=True, parallel=True)
-def evaluate(model, lane_ptr, lane_order, W, DT, b, imp_scale, source, presence_threshold,
-             thinning_threshold, log_q, row_indptr, row_indices, row_data, seeds, batch_size):
-    """float64 (I,): each instance's mean loss on its held-out batch (stream DOMAIN_TOY_EVAL)."""
+def evaluate(model, lanes, params, importance, source, model_seeds, batch_size):
+    """float64 (I,): each instance's mean loss on its held-out batch of ``batch_size`` samples,
+    the stream (model_seeds[r], DOMAIN_TOY_EVAL, 0, 0); arguments as for ``train_steps``."""
+    lane_ptr, lane_order = lanes.ptr, lanes.order
+    W, DT, b = params.W, params.DT, params.b
+    mode, presence_threshold, thinning_threshold = (source.mode, source.presence_threshold,
+                                                    source.thinning_threshold)
+    log_q, row_indptr, row_indices, row_data = (source.log_q, source.row_indptr,
+                                                source.row_indices, source.row_data)
     result = np.empty(W.shape[0], dtype=np.float64)
     no_grad = np.empty((0, 0), dtype=np.float64)
     no_grad_b = np.empty(0, dtype=np.float64)
@@ -574,11 +646,11 @@ def evaluate(model, lane_ptr, lane_order, W, DT, b, imp_scale, source, presence_
         for t in range(lane_ptr[lane], lane_ptr[lane + 1]):
             inst = lane_order[t]
             dt = DT[inst] if model == MODEL_UNTIED else W[inst]
-            state = stream_state(seeds[inst], DOMAIN_TOY_EVAL, 0, 0)
+            state = stream_state(model_seeds[inst], DOMAIN_TOY_EVAL, 0, 0)
             X, counts, indptr, indices, values, MT, A = chunk_scratch(
                 W.shape[2], batch_size, model != MODEL_HIDDEN_RELU)
             result[inst] = batch_loss_grad(
-                model, W[inst], dt, b[inst], imp_scale[inst], source[inst],
+                model, W[inst], dt, b[inst], importance[inst], mode[inst],
                 presence_threshold[inst], thinning_threshold[inst], log_q[inst], row_indptr,
                 row_indices, row_data, state, batch_size, False, no_grad, no_grad, no_grad_b,
                 X, counts, indptr, indices, values, MT, A)

@@ -18,6 +18,7 @@ from scipy import sparse
 from percolation_tms._rng import DOMAIN_TOY_BATCH, DOMAIN_TOY_EVAL, stream_state
 from percolation_tms.io import InputFileError, load_arrays, load_sparse
 from percolation_tms.toymodels import _kernels
+from percolation_tms.toymodels.config import FEATURE_SELECTIONS, FEATURE_VALUES
 
 _TWO_POW_32 = 2.0**32
 
@@ -25,14 +26,21 @@ _TWO_POW_32 = 2.0**32
 class FeatureSource(NamedTuple):
     """What the kernels sample from, for I instances of n features.
 
-    source : int64 (I,) -- sampling mode per instance (``_kernels.SOURCE_*``).
-    presence_threshold : uint64 (I, n) -- floor(p_i * 2**32) (dense and Bernoulli modes).
-    thinning_threshold : uint64 (I, n) -- floor(p_i / p_max * 2**32) (skip mode).
-    log_q : float64 (I,) -- log(1 - p_max) (skip mode).
-    row_indptr, row_indices, row_data : CSR arrays (rows mode; empty otherwise).
+    Attributes
+    ----------
+    mode : int64 array of shape (I,)
+        Sampling mode per instance (``_kernels.SOURCE_*``).
+    presence_threshold : uint64 array of shape (I, n)
+        floor(p_i * 2**32) (dense and Bernoulli modes).
+    thinning_threshold : uint64 array of shape (I, n)
+        floor(p_i / p_max * 2**32) (skip mode).
+    log_q : float64 array of shape (I,)
+        log(1 - p_max) (skip mode).
+    row_indptr, row_indices, row_data : int64, int64, float64 arrays
+        CSR rows the rows mode samples from (shared by all instances; empty otherwise).
     """
 
-    source: np.ndarray
+    mode: np.ndarray
     presence_threshold: np.ndarray
     thinning_threshold: np.ndarray
     log_q: np.ndarray
@@ -44,6 +52,10 @@ class FeatureSource(NamedTuple):
     def n_features(self) -> int:
         return self.presence_threshold.shape[1]
 
+    @property
+    def n_instances(self) -> int:
+        return self.mode.shape[0]
+
 
 def _thresholds(probability: np.ndarray) -> np.ndarray:
     # p = 1 gives 2**32, above every 32-bit draw: always present.
@@ -54,7 +66,16 @@ def synthetic_source(probability) -> FeatureSource:
     """Source of synthetic features: feature i of instance r present with probability
     probability[r, i], then uniform in [0, 1).
 
-    probability : float array of shape (I, n), values in (0, 1].
+    Parameters
+    ----------
+    probability : float array of shape (I, n)
+        Presence probabilities, in (0, 1].
+
+    Returns
+    -------
+    FeatureSource
+        Dense mode for an instance with every p = 1, skip mode when every p <= ``SKIP_BELOW``,
+        Bernoulli mode otherwise.
     """
     probability = np.ascontiguousarray(probability, dtype=np.float64)
     if probability.ndim != 2 or probability.size == 0:
@@ -63,12 +84,12 @@ def synthetic_source(probability) -> FeatureSource:
     if not np.all((probability > 0) & (probability <= 1)):
         raise ValueError("feature probabilities must be in (0, 1]")
     p_max = probability.max(axis=1)
-    source = np.where(np.all(probability == 1.0, axis=1), _kernels.SOURCE_DENSE,
-                      np.where(p_max <= _kernels.SKIP_BELOW, _kernels.SOURCE_SKIP,
-                               _kernels.SOURCE_BERNOULLI)).astype(np.int64)
+    mode = np.where(np.all(probability == 1.0, axis=1), _kernels.SOURCE_DENSE,
+                    np.where(p_max <= _kernels.SKIP_BELOW, _kernels.SOURCE_SKIP,
+                             _kernels.SOURCE_BERNOULLI)).astype(np.int64)
     # log_q only matters in skip mode, where p_max <= SKIP_BELOW < 1.
     log_q = np.log1p(-np.minimum(p_max, 0.5))
-    return FeatureSource(source=source, presence_threshold=_thresholds(probability),
+    return FeatureSource(mode=mode, presence_threshold=_thresholds(probability),
                          thinning_threshold=_thresholds(probability / p_max[:, None]),
                          log_q=log_q, row_indptr=np.zeros(1, dtype=np.int64),
                          row_indices=np.empty(0, dtype=np.int64),
@@ -78,11 +99,17 @@ def synthetic_source(probability) -> FeatureSource:
 class PercolationFeatures(NamedTuple):
     """k ground-truth feature columns of a percolation dataset, as toy-model inputs.
 
-    indptr, indices, data : CSR of the (N, k) input matrix (indices sorted, no stored zeros).
-    column : int64 (k,) -- the column of the dataset's feature file behind each input.
-    frequency : float64 (k,) -- fraction of the N points that have the feature.
-    depth : int64 (k,) -- depth of the latent in its tree (0 = root), -1 if the dataset's
-        ``<stem>_graph.npz`` is not beside the feature file.
+    Attributes
+    ----------
+    indptr, indices, data : int64, int64, float64 arrays
+        CSR of the (N, k) input matrix (indices sorted, no stored zeros).
+    column : int64 array of shape (k,)
+        The column of the dataset's feature file behind each input.
+    frequency : float64 array of shape (k,)
+        Fraction of the N points that have the feature.
+    depth : int64 array of shape (k,)
+        Depth of the latent in its tree (0 = root), -1 if the dataset's ``<stem>_graph.npz``
+        is not beside the feature file.
     """
 
     indptr: np.ndarray
@@ -112,11 +139,22 @@ def load_percolation_features(path: str | Path, k: int, selection: str = "first"
                               values: str = "binary") -> PercolationFeatures:
     """Read a dataset's ``<stem>_gt_features.npz`` and keep k columns as toy-model inputs.
 
-    selection : ``"first"`` (columns 0..k-1: the largest clusters, coarse to fine) or
-        ``"frequent"`` (the k columns with the most points, most frequent first; ties by
-        column).
-    values : ``"binary"`` (1 where present), ``"values"`` (the stored z_j, which may be
-        negative: a ReLU output cannot reproduce those) or ``"abs"`` (|z_j|).
+    Parameters
+    ----------
+    path : path
+        The feature file; its ``<stem>_graph.npz``, if beside it, gives the depths.
+    k : int
+        The number of columns kept (``ToyConfig.n_features``).
+    selection : str
+        ``"first"`` (columns 0..k-1: the largest clusters, coarse to fine) or ``"frequent"``
+        (the k columns with the most points, most frequent first; ties by column).
+    values : str
+        ``"binary"`` (1 where present), ``"values"`` (the stored z_j, which may be negative:
+        a ReLU output cannot reproduce those) or ``"abs"`` (|z_j|).
+
+    Returns
+    -------
+    PercolationFeatures
     """
     matrix = load_sparse(path, what="feature file")
     n_points, n_columns = matrix.shape
@@ -125,10 +163,10 @@ def load_percolation_features(path: str | Path, k: int, selection: str = "first"
     if k > n_columns:
         raise ValueError(f"k = {k} is larger than the {n_columns} feature columns of "
                          f"{str(path)!r}")
-    if selection not in ("first", "frequent"):
-        raise ValueError(f"selection must be 'first' or 'frequent', got {selection!r}")
-    if values not in ("binary", "values", "abs"):
-        raise ValueError(f"values must be 'binary', 'values' or 'abs', got {values!r}")
+    if selection not in FEATURE_SELECTIONS:
+        raise ValueError(f"selection must be one of {FEATURE_SELECTIONS}, got {selection!r}")
+    if values not in FEATURE_VALUES:
+        raise ValueError(f"values must be one of {FEATURE_VALUES}, got {values!r}")
     matrix = sparse.csr_matrix(matrix, dtype=np.float64)
     matrix.eliminate_zeros()
     counts = np.bincount(matrix.indices, minlength=n_columns)
@@ -160,12 +198,23 @@ def load_percolation_features(path: str | Path, k: int, selection: str = "first"
 
 
 def rows_source(features: PercolationFeatures, n_instances: int) -> FeatureSource:
-    """Source drawing every sample as a uniformly random row (point) of the features."""
+    """Source drawing every sample as a uniformly random row (point) of the features.
+
+    Parameters
+    ----------
+    features : PercolationFeatures
+    n_instances : int
+        I: every instance samples the same rows (from its own stream).
+
+    Returns
+    -------
+    FeatureSource
+    """
     if features.n_points < 1:
         raise ValueError("the feature matrix has no rows to sample")
     k = features.n_features
     return FeatureSource(
-        source=np.full(n_instances, _kernels.SOURCE_ROWS, dtype=np.int64),
+        mode=np.full(n_instances, _kernels.SOURCE_ROWS, dtype=np.int64),
         presence_threshold=np.zeros((n_instances, k), dtype=np.uint64),
         thinning_threshold=np.zeros((n_instances, k), dtype=np.uint64),
         log_q=np.zeros(n_instances, dtype=np.float64),
@@ -174,18 +223,35 @@ def rows_source(features: PercolationFeatures, n_instances: int) -> FeatureSourc
         row_data=np.ascontiguousarray(features.data, dtype=np.float64))
 
 
-def draw_batch(source: FeatureSource, instance: int, seed: int, step: int,
+def draw_batch(source: FeatureSource, instance: int, model_seed: int, step: int,
                batch_size: int, held_out: bool = False) -> np.ndarray:
-    """float64 (batch_size, n): the batch instance ``instance`` with model seed ``seed`` draws
-    at training step ``step`` (0-based), or its held-out evaluation batch."""
-    if not 0 <= instance < source.source.shape[0]:
-        raise ValueError(f"instance must be in [0, {source.source.shape[0]}), got {instance}")
-    if batch_size < 1 or seed < 0 or step < 0:
-        raise ValueError(f"need batch_size >= 1, seed >= 0, step >= 0; got {batch_size}, "
-                         f"{seed}, {step}")
-    state = (stream_state(seed, DOMAIN_TOY_EVAL, 0, 0) if held_out
-             else stream_state(seed, DOMAIN_TOY_BATCH, step, 0))
+    """The batch an instance trained on at one step, or its held-out evaluation batch.
+
+    Parameters
+    ----------
+    source : FeatureSource
+    instance : int
+        Index of the instance in ``source``.
+    model_seed : int
+        The instance's model seed (its batches are the streams of that seed).
+    step : int
+        Training step, 0-based (ignored with ``held_out``).
+    batch_size : int
+    held_out : bool
+        The held-out batch (stream DOMAIN_TOY_EVAL) instead of a training batch.
+
+    Returns
+    -------
+    float64 array of shape (batch_size, n)
+    """
+    if not 0 <= instance < source.n_instances:
+        raise ValueError(f"instance must be in [0, {source.n_instances}), got {instance}")
+    if batch_size < 1 or model_seed < 0 or step < 0:
+        raise ValueError(f"need batch_size >= 1, model_seed >= 0, step >= 0; got "
+                         f"{batch_size}, {model_seed}, {step}")
+    state = (stream_state(model_seed, DOMAIN_TOY_EVAL, 0, 0) if held_out
+             else stream_state(model_seed, DOMAIN_TOY_BATCH, step, 0))
     return _kernels.draw_dense_batch(
-        source.n_features, source.source[instance], source.presence_threshold[instance],
+        source.n_features, source.mode[instance], source.presence_threshold[instance],
         source.thinning_threshold[instance], source.log_q[instance], source.row_indptr,
         source.row_indices, source.row_data, np.uint64(state), batch_size)

@@ -22,13 +22,24 @@ REPRESENTED_ABOVE = 0.5
 class Measurements:
     """Per-instance measurements of I instances with n features and m hidden dimensions.
 
-    WtW : (I, n, n) W^T W (W_dec W for untied); b : (I, n);
-    feature_norm : (I, n) ||W_i|| (untied: sqrt(||W_i|| ||W_dec,i||));
-    represented : (I, n) bool, feature_norm > 0.5;
-    dims_per_feature : (I,) m / sum_i feature_norm_i^2 (= m / ||W||_F^2 for tied);
-    feature_dimensionality : (I, n) D_i = ||V_i||^2 / sum_j (V_i_hat . V_j)^2;
-    interference : (I, n) sum over j != i of (V_i_hat . V_j)^2;
-    with V_i = W_i (untied: W_i_hat feature_norm_i); both 0 for a zero column.
+    With V_i = W_i (untied: W_i_hat feature_norm_i); dimensionality and interference are 0 for
+    a zero column.  All arrays float64 unless noted.
+
+    Attributes
+    ----------
+    WtW : array of shape (I, n, n)
+        W^T W (W_dec W for untied).
+    b : array of shape (I, n)
+    feature_norm : array of shape (I, n)
+        ||W_i|| (untied: sqrt(||W_i|| ||W_dec,i||)).
+    represented : bool array of shape (I, n)
+        feature_norm > ``REPRESENTED_ABOVE`` (0.5).
+    dims_per_feature : array of shape (I,)
+        m / sum_i feature_norm_i^2 (= m / ||W||_F^2 for tied).
+    feature_dimensionality : array of shape (I, n)
+        D_i = ||V_i||^2 / sum_j (V_i_hat . V_j)^2.
+    interference : array of shape (I, n)
+        Sum over j != i of (V_i_hat . V_j)^2.
     """
 
     WtW: np.ndarray
@@ -41,8 +52,19 @@ class Measurements:
 
 
 def measure_weights(W, b, W_dec=None) -> Measurements:
-    """Measure instances with weights W (I, m, n), bias b (I, n) and, for untied models,
-    W_dec (I, n, m)."""
+    """Measure trained instances (spec section 3).
+
+    Parameters
+    ----------
+    W : float array of shape (I, m, n)
+    b : float array of shape (I, n)
+    W_dec : float array of shape (I, n, m), optional
+        The decoder of ``untied`` models.
+
+    Returns
+    -------
+    Measurements
+    """
     W = np.asarray(W, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if W.ndim != 3:
@@ -85,10 +107,26 @@ METRIC_COLUMNS = ("instance", "model", "sparsity", "seed", "importance", "metric
 
 def metrics_table(model: str, measurements: Measurements, eval_loss, sparsity, seed,
                   importance_label) -> pd.DataFrame:
-    """Tidy table: one row per instance and metric (``METRIC_COLUMNS``).  Scalar metrics
-    (``loss``, ``features_represented``, ``dims_per_feature``) have an empty ``feature``;
-    per-feature metrics (``feature_norm``, ``feature_dimensionality``, ``interference``,
-    ``bias``) give the feature index."""
+    """Tidy table: one row per instance and metric.
+
+    Parameters
+    ----------
+    model : str
+        The model kind, repeated on every row.
+    measurements : Measurements
+    eval_loss, sparsity : float arrays of shape (I,)
+    seed : int array of shape (I,)
+        The model seeds.
+    importance_label : sequence of I str
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``METRIC_COLUMNS``.  Scalar metrics (``loss``, ``features_represented``,
+        ``dims_per_feature``) have an empty ``feature``; per-feature metrics
+        (``feature_norm``, ``feature_dimensionality``, ``interference``, ``bias``) give the
+        feature index.
+    """
     n_instances, n = measurements.b.shape
     per_feature = {"feature_norm": measurements.feature_norm,
                    "feature_dimensionality": measurements.feature_dimensionality,

@@ -25,25 +25,38 @@ counterpart of the argmin over candidates.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 
+from percolation_tms import settings
 from percolation_tms.io import save_arrays
+from percolation_tms.toymodels.config import PhaseDiagramConfig
 from percolation_tms.toymodels.data import synthetic_source
 from percolation_tms.toymodels.measure import REPRESENTED_ABOVE
 from percolation_tms.toymodels.train import train_instances
 
 CANDIDATE_NAMES = ("feature_1_only", "feature_2_only", "superposition")
 PHASE_UNCLASSIFIED = -1
-# (importance ratio, sparsity) of the trained points: inside each phase, away from the edges.
-DEFAULT_TRAINED_POINTS = ((0.3, 0.1), (0.2, 0.5), (3.0, 0.1), (5.0, 0.5), (1.0, 0.9),
-                          (0.5, 0.95))
+# The check models' loss history is not kept: this only paces the progress messages.
+_HISTORY_EVERY = 100
 
 
 def candidate_losses(importance_ratio, sparsity) -> np.ndarray:
-    """float64 (3, R, S): expected loss of each candidate (``CANDIDATE_NAMES``) for every
-    importance ratio r (R,) > 0 and sparsity S (S,) in [0, 1)."""
+    """Expected loss of each candidate solution (``CANDIDATE_NAMES``).
+
+    Parameters
+    ----------
+    importance_ratio : float array of shape (R,)
+        r > 0.
+    sparsity : float array of shape (S,)
+        S in [0, 1).
+
+    Returns
+    -------
+    float64 array of shape (3, R, S)
+    """
     r = np.asarray(importance_ratio, dtype=np.float64)[:, None]
     s = np.asarray(sparsity, dtype=np.float64)[None, :]
     if np.any(r <= 0) or np.any((s < 0) | (s >= 1)):
@@ -55,9 +68,19 @@ def candidate_losses(importance_ratio, sparsity) -> np.ndarray:
 
 
 def classify(W, b=None) -> np.ndarray:
-    """int64 (P,): phase of trained two-feature, one-dimension weights W (P, 1, 2):
-    the candidate index, or -1 if none fits (neither feature represented, or both without
-    opposite signs)."""
+    """The phase of trained two-feature, one-dimension models.
+
+    Parameters
+    ----------
+    W : float array of shape (P, 1, 2)
+    b : ignored (the weights decide the phase)
+
+    Returns
+    -------
+    int64 array of shape (P,)
+        The candidate index, or -1 (``PHASE_UNCLASSIFIED``) if none fits (neither feature
+        represented, or both without opposite signs).
+    """
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 3 or W.shape[1:] != (1, 2):
         raise ValueError(f"W must have shape (P, 1, 2), got {W.shape}")
@@ -73,10 +96,25 @@ def classify(W, b=None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PhaseDiagram:
-    """importance_ratio (R,), sparsity (S,), candidate_loss (3, R, S), phase (R, S) argmin;
-    trained_importance_ratio, trained_sparsity, trained_phase, predicted_phase (P,);
-    trained_W (P, 1, 2), trained_b (P, 2), trained_loss (P,), trained_seed (P,) of the best
-    seed of each point."""
+    """The analytic map and the trained check points.
+
+    Attributes
+    ----------
+    importance_ratio : float64 array of shape (R,)
+    sparsity : float64 array of shape (S,)
+    candidate_loss : float64 array of shape (3, R, S)
+    phase : int64 array of shape (R, S)
+        The argmin over candidates.
+    trained_importance_ratio, trained_sparsity : float64 arrays of shape (P,)
+    trained_phase, predicted_phase : int64 arrays of shape (P,)
+    trained_W : float64 array of shape (P, 1, 2)
+    trained_b : float64 array of shape (P, 2)
+    trained_loss : float64 array of shape (P,)
+    trained_seed : int64 array of shape (P,)
+        The model seed kept at each point (lowest held-out loss).
+    config : PhaseDiagramConfig
+        The settings it was made with (saved as JSON in the file's ``config``).
+    """
 
     importance_ratio: np.ndarray
     sparsity: np.ndarray
@@ -90,9 +128,12 @@ class PhaseDiagram:
     trained_b: np.ndarray
     trained_loss: np.ndarray
     trained_seed: np.ndarray
+    config: PhaseDiagramConfig
 
     def save(self, path) -> None:
-        save_arrays(path, importance_ratio=self.importance_ratio, sparsity=self.sparsity,
+        """Write ``phase_diagram.npz`` (``docs/file-formats.md``), atomically."""
+        save_arrays(path, config=np.array(json.dumps(settings.to_dict(self.config))),
+                    importance_ratio=self.importance_ratio, sparsity=self.sparsity,
                     candidate_names=np.array(CANDIDATE_NAMES), candidate_loss=self.candidate_loss,
                     phase=self.phase, trained_importance_ratio=self.trained_importance_ratio,
                     trained_sparsity=self.trained_sparsity, trained_phase=self.trained_phase,
@@ -101,22 +142,33 @@ class PhaseDiagram:
                     trained_seed=self.trained_seed)
 
 
-def phase_diagram(grid_size: int = 41, trained_points=DEFAULT_TRAINED_POINTS,
-                  steps: int = 10_000, batch_size: int = 1024, seeds=(0, 1, 2, 3),
-                  progress: bool = True) -> PhaseDiagram:
-    """The argmin map on ``grid_size`` log-spaced ratios in [0.1, 10] and ``grid_size``
-    sparsities with log-spaced density 1 - S in [0.01, 1], and ``tied`` models (n = 2, m = 1,
-    AdamW lr 1e-3, weight decay 0.01) trained from each of ``seeds`` at every one of
-    ``trained_points`` (pairs (r, S)), the best seed kept."""
-    if grid_size < 2:
-        raise ValueError(f"grid_size must be at least 2, got {grid_size}")
-    seeds = np.asarray(seeds, dtype=np.int64)
-    if seeds.ndim != 1 or seeds.size == 0 or np.any(seeds < 0):
-        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds}")
+def phase_diagram(config: PhaseDiagramConfig | None = None, progress: bool = True
+                  ) -> PhaseDiagram:
+    """The analytic phase diagram and trained check models.
+
+    The argmin map on ``config.grid_size`` log-spaced ratios in [0.1, 10] and as many
+    sparsities with log-spaced density 1 - S in [0.01, 1], and ``tied`` models (n = 2, m = 1)
+    trained from each of ``config.seeds`` at every one of ``config.trained_points`` (pairs
+    (r, S)), the seed with the lowest held-out loss kept.
+
+    Parameters
+    ----------
+    config : PhaseDiagramConfig, optional
+        Default: ``PhaseDiagramConfig()``.
+    progress : bool
+        Log the training loss.
+
+    Returns
+    -------
+    PhaseDiagram
+    """
+    config = PhaseDiagramConfig() if config is None else config
+    grid_size = config.grid_size
+    seeds = np.asarray(config.seeds, dtype=np.int64)
     ratio = np.logspace(-1.0, 1.0, grid_size)
     sparsity = 1.0 - np.logspace(0.0, -2.0, grid_size)
     losses = candidate_losses(ratio, sparsity)
-    points = np.asarray(trained_points, dtype=np.float64).reshape(-1, 2)
+    points = np.asarray(config.trained_points, dtype=np.float64).reshape(-1, 2)
     n_points = len(points)
     trained_ratio, trained_sparsity = points[:, 0], points[:, 1]
     predicted = np.argmin(candidate_losses(trained_ratio, trained_sparsity)[
@@ -127,8 +179,10 @@ def phase_diagram(grid_size: int = 41, trained_points=DEFAULT_TRAINED_POINTS,
     importance = np.repeat(np.stack([np.ones(n_points), trained_ratio], axis=1), len(seeds),
                            axis=0)
     result = train_instances("tied", 1, synthetic_source(probability), importance,
-                             np.tile(seeds, n_points), steps, batch_size,
-                             eval_batch_size=100_000, progress=progress)
+                             np.tile(seeds, n_points), steps=config.steps,
+                             batch_size=config.batch_size, optimizer=config.optimizer,
+                             eval_batch_size=config.eval_batch_size,
+                             history_every=_HISTORY_EVERY, progress=progress)
     best = np.argmin(result.eval_loss.reshape(n_points, len(seeds)), axis=1)
     chosen = np.arange(n_points) * len(seeds) + best
     return PhaseDiagram(importance_ratio=ratio, sparsity=sparsity, candidate_loss=losses,
@@ -137,4 +191,5 @@ def phase_diagram(grid_size: int = 41, trained_points=DEFAULT_TRAINED_POINTS,
                         trained_sparsity=trained_sparsity,
                         trained_phase=classify(result.W[chosen]), predicted_phase=predicted,
                         trained_W=result.W[chosen], trained_b=result.b[chosen],
-                        trained_loss=result.eval_loss[chosen], trained_seed=seeds[best])
+                        trained_loss=result.eval_loss[chosen], trained_seed=seeds[best],
+                        config=config)
