@@ -149,18 +149,17 @@ def _encode_block(x, rows, lo, hi, b_dec, b_enc, enc_t, xc, pre):
 
 
 @njit(parallel=True, cache=True)
-def _encode_rows(x, rows, b_dec, b_enc, enc_t, xc, pre):
-    n_blocks = (rows.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK
-    for b in prange(n_blocks):
-        _encode_block(x, rows, b * ROW_BLOCK, min(rows.shape[0], (b + 1) * ROW_BLOCK), b_dec,
-                      b_enc, enc_t, xc, pre)
-
-
-@njit(cache=True)
 def preactivations(x, rows, enc_t, params, scratch):
     """scratch.xc[r] = x[rows[r]] - b_dec and scratch.pre[r] = W_enc xc + b_enc, per row
-    (blocks of ``ROW_BLOCK`` rows in parallel)."""
-    _encode_rows(x, rows, params.b_dec, params.b_enc, enc_t, scratch.xc, scratch.pre)
+    (blocks of ``ROW_BLOCK`` rows in parallel).
+
+    No parallel kernel calls another one: numba's cache cannot reload a function that calls
+    a parallel function (the reloaded caller crashes), so every parallel loop is its own
+    kernel, called from Python or holding the prange itself."""
+    xc, pre, b_enc, b_dec = scratch.xc, scratch.pre, params.b_enc, params.b_dec
+    for b in prange((rows.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK):
+        _encode_block(x, rows, b * ROW_BLOCK, min(rows.shape[0], (b + 1) * ROW_BLOCK), b_dec,
+                      b_enc, enc_t, xc, pre)
 
 
 @njit(parallel=True, cache=True)
@@ -190,7 +189,9 @@ def forward_rows(x, rows, enc_t, params, rule, levels, with_grad, scratch):
     bandwidth = rule.bandwidth
     n_levels = level_end.shape[0]
     if mode != MODE_GIVEN:
-        _encode_rows(x, rows, b_dec, b_enc, enc_t, xc, pre)
+        for b in prange((rows.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK):
+            _encode_block(x, rows, b * ROW_BLOCK, min(rows.shape[0], (b + 1) * ROW_BLOCK),
+                          b_dec, b_enc, enc_t, xc, pre)
     for r in prange(rows.shape[0]):
         point = x[rows[r]]
         p = pre[r]
@@ -310,7 +311,6 @@ def _count_at_least(pre, floor, strict, counts):
         counts[r] = c
 
 
-@njit(cache=True)
 def batch_top_k(pre, k, n_keep, act_index, n_active, kth, counts):
     """BatchTopK: keep the ``n_keep`` largest positive entries of the (B, m) matrix ``pre``
     (all positive entries if fewer), ties to the lower row-major index.  Writes each row's
@@ -320,22 +320,24 @@ def batch_top_k(pre, k, n_keep, act_index, n_active, kth, counts):
     Every row's own top k are found first (as TopK does): if those rows hold k entries, the
     n_keep-th largest of the batch is at least the smallest of their k-th values, which cuts
     the candidates from B m to a few n_keep; a selection over the candidates then gives the
-    value t of the n_keep-th largest."""
-    n_rows, m = pre.shape
+    value t of the n_keep-th largest.  (A Python function calling kernels: see
+    :func:`preactivations` on nested parallel kernels.)"""
     _row_top(pre, k, act_index, n_active, kth)
-    floor = np.inf
-    for r in range(n_rows):
-        if kth[r] > 0.0:
-            floor = min(floor, kth[r])
-    strict = False
-    if floor == np.inf:
-        floor, strict = 0.0, True
+    positive = kth[kth > 0.0]
+    floor, strict = (float(positive.min()), False) if positive.size else (0.0, True)
     _count_at_least(pre, floor, strict, counts)
-    total = counts.sum()
+    total = int(counts.sum())
     if total < n_keep and not strict:
         floor, strict = 0.0, True
         _count_at_least(pre, floor, strict, counts)
-        total = counts.sum()
+        total = int(counts.sum())
+    return _batch_select(pre, n_keep, floor, strict, total, act_index, n_active)
+
+
+@njit(cache=True)
+def _batch_select(pre, n_keep, floor, strict, total, act_index, n_active):
+    """The sequential part of :func:`batch_top_k` over the ``total`` candidates >= floor."""
+    n_rows, m = pre.shape
     if total == 0:
         n_active[:] = 0
         return 0.0
