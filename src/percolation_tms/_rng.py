@@ -54,6 +54,8 @@ DOMAIN_PERSIANRUG_MODEL = 14  # persian rug: initial weights of a trained model,
 DOMAIN_BASIN_DIRECTION = 15  # basins: ray direction (index, 0); bootstrap resample (index, 1)
 DOMAIN_BASIN_EVAL = 16  # basins: the fixed evaluation set of one instance's cost
 DOMAIN_BASIN_SGLD = 17  # basins: the Langevin noise of one SGLD chain
+DOMAIN_SAE_HIERARCHY = 18  # sparse autoencoders: hierarchical known-dictionary data
+DOMAIN_SAE_HIERARCHY_SIGMA = 19  # sparse autoencoders: per-feature magnitude spreads of it
 DOMAIN_NESTED_SPLIT = 20  # nested: split uniform of one hierarchy node (a = cluster, b = key)
 DOMAIN_NESTED_EDGE = 21  # nested: end-point keys of a latent (b = its key); labelling (b = 0)
 DOMAIN_NESTED_NODE = 22  # nested: embedding (a = 2 cluster) and values (a = 2 cluster + 1)

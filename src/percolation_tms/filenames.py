@@ -32,6 +32,8 @@ SAE_METRICS = "metrics.csv"
 SAE_RECOVERY = "recovery.csv"
 SAE_RECOVERY_BY_DEPTH = "recovery_by_depth.csv"
 SAE_RECOVERY_BY_FREQUENCY = "recovery_by_frequency.csv"
+SAE_ABSORPTION = "absorption.csv"  # parent-child pairs: activation-space (and true) absorption
+SAE_ABSORPTION_BY_DEPTH = "absorption_by_depth.csv"
 SAE_DICTIONARY = "dictionary.npz"  # sae-synthetic only: the known directions
 SAE_TIMINGS = "timings.json"  # wall-clock seconds, apart so the result files are reproducible
 
@@ -53,3 +55,12 @@ BASIN_KGON = "kgon.csv"  # basin-kgon: one row per polygon k
 BASIN_VOLUME_FILES = {"volumes": BASIN_VOLUMES, "slopes": BASIN_SLOPES, "rays": BASIN_RAYS}
 BASIN_LLC_FILES = {"llc": BASIN_LLC, "traces": BASIN_LLC_TRACES}
 BASIN_KGON_FILES = {"kgon": BASIN_KGON}
+SAE_SWEEP_FILES = {"weights": SAE_WEIGHTS, "config": SAE_CONFIG, "metrics": SAE_METRICS,
+                   "recovery": SAE_RECOVERY, "recovery_by_depth": SAE_RECOVERY_BY_DEPTH,
+                   "recovery_by_frequency": SAE_RECOVERY_BY_FREQUENCY,
+                   "absorption": SAE_ABSORPTION, "absorption_by_depth": SAE_ABSORPTION_BY_DEPTH,
+                   "timings": SAE_TIMINGS}
+SAE_SCORE_FILES = {"metrics": SAE_METRICS, "recovery": SAE_RECOVERY,
+                   "recovery_by_depth": SAE_RECOVERY_BY_DEPTH,
+                   "recovery_by_frequency": SAE_RECOVERY_BY_FREQUENCY,
+                   "absorption": SAE_ABSORPTION, "absorption_by_depth": SAE_ABSORPTION_BY_DEPTH}

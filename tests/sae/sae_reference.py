@@ -116,3 +116,76 @@ def best_matches(A, M):
         f1_of_best[l] = f1[int(best[l])]
         f1_best[l] = f1.max()
     return best.astype(np.int64), pearson, f1_of_best, f1_best
+
+
+# ---------------------------------------------------------------------------- new kinds
+def preactivations(params, x):
+    enc, b_enc, _, b_dec = params
+    return (x - b_dec) @ enc.T + b_enc
+
+
+def batch_top_k(pre, k):
+    """BatchTopK codes: the floor(k B) largest positive entries of the batch (ties: lower
+    row-major index), as a dense array."""
+    n_keep = int(k * pre.shape[0])
+    flat = [(-v, i) for i, v in enumerate(pre.ravel()) if v > 0]
+    flat.sort()
+    out = np.zeros(pre.size)
+    for v, i in flat[:n_keep]:
+        out[i] = -v
+    return out.reshape(pre.shape)
+
+
+def jumprelu_loss(params, x, theta, lam, c, penalty):
+    """Loss of JumpReLU: |e|^2 + lam * S, S = #active (step) or sum tanh(c a) (tanh)."""
+    z = preactivations(params, x)
+    a = np.where(z > theta, z, 0.0)
+    err = a @ params[2] + params[3] - x
+    s = (a > 0).sum(axis=1) if penalty == "step" else np.tanh(c * a).sum(axis=1)
+    return float(np.mean((err ** 2).sum(axis=1) + lam * s))
+
+
+def matryoshka_loss(params, x, k, ends, codes=None):
+    """sum over levels of mean |x - x_hat_i|^2, x_hat_i from latents < ends[i]; the codes are
+    BatchTopK's (or ``codes`` given)."""
+    a = batch_top_k(preactivations(params, x), k) if codes is None else codes
+    total = 0.0
+    for end in ends:
+        err = a[:, :end] @ params[2][:end] + params[3] - x
+        total += float(np.mean((err ** 2).sum(axis=1)))
+    return total
+
+
+def auxk_loss(params, x, residual, dead, k_aux, alpha):
+    """AuxK: the min(k_aux, n_dead) dead latents of largest z per row reconstruct the frozen
+    ``residual`` x - x_hat (n, d); alpha min(n_dead / k_aux, 1) mean |r - e_aux|^2."""
+    z = preactivations(params, x)
+    dead_idx = np.flatnonzero(dead)
+    q = min(k_aux, dead_idx.size)
+    total = 0.0
+    for r in range(x.shape[0]):
+        order = sorted(dead_idx, key=lambda j: (-z[r, j], j))[:q]
+        e_aux = sum(z[r, j] * params[2][j] for j in order)
+        total += float(((residual[r] - e_aux) ** 2).sum())
+    return alpha * min(dead_idx.size / k_aux, 1.0) * total / x.shape[0]
+
+
+def saelens_encode(cfg, tensors, x):
+    """SAELens 6.54's encode formulas (saes/sae.py, standard_sae.py, topk_sae.py,
+    jumprelu_sae.py) in numpy, dense."""
+    W_enc, b_enc, W_dec, b_dec = (tensors[k].astype(np.float64)
+                                  for k in ("W_enc", "b_enc", "W_dec", "b_dec"))
+    sae_in = x - b_dec * cfg.get("apply_b_dec_to_input", True)
+    z = sae_in @ W_enc + b_enc
+    arch = cfg["architecture"]
+    if arch == "standard":
+        return np.maximum(z, 0.0)
+    if arch == "jumprelu":
+        return np.maximum(z, 0.0) * (z > tensors["threshold"].astype(np.float64))
+    if cfg.get("rescale_acts_by_decoder_norm"):
+        z = z * np.linalg.norm(W_dec, axis=1)
+    out = np.zeros_like(z)
+    for r in range(z.shape[0]):
+        top = np.argsort(-z[r], kind="stable")[:cfg["k"]]
+        out[r, top] = np.maximum(z[r, top], 0.0)
+    return out

@@ -12,10 +12,11 @@ from percolation_tms.cli import main
 from percolation_tms.sae import encode
 from percolation_tms.sae.outputs import load_weights, read_config
 
-POINT = ["point", "kind", "dict_ratio", "n_latents", "l1", "k"]
+POINT = ["point", "kind", "dict_ratio", "n_latents", "l1", "k", "l0_coefficient"]
 METRICS = POINT + ["seed", "epochs", "batch_size", "lr", "standardize", "final_loss", "mse",
-                   "fvu", "mean_l0", "dead_fraction", "n_scored_features",
-                   "mean_pearson", "mean_f1", "mean_f1_max"]
+                   "fvu", "mean_l0", "dead_fraction", "explained_variance",
+                   "n_scored_features", "mean_pearson", "mean_f1", "mean_f1_max",
+                   "mean_absorption"]
 RECOVERY = POINT + ["feature", "depth", "n_points", "best_latent", "pearson", "f1", "f1_latent",
                     "f1_max"]
 SUMMARY = POINT + ["group", "bin_low", "bin_high", "size_band", "size_low", "size_high",

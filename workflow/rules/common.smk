@@ -24,7 +24,7 @@ wildcard_constraints:
     dim=r"[1-9][0-9]*",
     seed=r"[0-9]+",
     model="tied|untied|linear|hidden_relu",
-    kind="relu|topk",
+    kind="relu|topk|batchtopk|jumprelu|matryoshka",
 
 
 PERCOLATION = config["percolation"]
@@ -50,6 +50,7 @@ if BASIN_SCAN["seed"] not in TOY_SYNTHETIC["seeds"]:
         f"basins.scan.seed {BASIN_SCAN['seed']} is not one of toy_models.synthetic.seeds "
         f"{TOY_SYNTHETIC['seeds']}"
     )
+SAE_HIERARCHY = config["sae"]["hierarchy"]
 
 Dataset = namedtuple("Dataset", ["mode", "size", "dim", "seed"])
 
@@ -112,14 +113,41 @@ def scan_instances():
 
 
 def sae_sweep_option(settings):
-    """A params function: the values an SAE job of kind relu (--l1) or topk (--k) sweeps."""
+    """A params function: the values an SAE job sweeps: --l1 (relu), --l0-coefficient
+    (jumprelu) or --k (topk, batchtopk, matryoshka)."""
 
     def option(wildcards):
         if wildcards.kind == "relu":
             return f"--l1 {comma_list(settings['l1'])}"
+        if wildcards.kind == "jumprelu":
+            return f"--l0-coefficient {comma_list(settings['l0_coefficient'])}"
         return f"--k {comma_list(settings['k'])}"
 
     return option
+
+
+SAE_PERCOLATION_DIR = "results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}"
+
+
+def sae_output_options(output):
+    """--<name> FILE for every named output of a sweep rule."""
+    return " ".join(f"--{name.replace('_', '-')} {path}" for name, path in output.items())
+
+
+def sae_known_outputs(folder):
+    """The named output files of an sae-synthetic sweep in ``folder``."""
+    return {
+        "weights": f"{folder}/weights.npz",
+        "config": f"{folder}/config.json",
+        "metrics": f"{folder}/metrics.csv",
+        "recovery": f"{folder}/recovery.csv",
+        "recovery_by_depth": f"{folder}/recovery_by_depth.csv",
+        "recovery_by_frequency": f"{folder}/recovery_by_frequency.csv",
+        "absorption": f"{folder}/absorption.csv",
+        "absorption_by_depth": f"{folder}/absorption_by_depth.csv",
+        "dictionary": f"{folder}/dictionary.npz",
+        "timings": f"{folder}/timings.json",
+    }
 
 
 def export_options():
@@ -226,6 +254,10 @@ def synthetic_sae_size_and_dim(wildcards):
     return SAE_SYNTHETIC["n_samples"], SAE_SYNTHETIC["dim"]
 
 
+def hierarchy_sae_size_and_dim(wildcards):
+    return SAE_HIERARCHY["n_samples"], SAE_HIERARCHY["dim"]
+
+
 def dataset_threads(wildcards):
     """Threads of a dataset job: 1 per 500,000 points, at most 8. Below that a job spends most
     of its time starting Python, and two one-thread jobs side by side finish sooner. (Every job
@@ -275,7 +307,7 @@ def sae_seconds(settings):
     """Run time of an SAE sweep on N points of dimension d: 7 ns per point, dimension,
     dictionary atom, epoch and SAE (measured: N = 1e5, d = 100, two SAEs of 200 atoms, 2
     epochs: 54 s), doubled."""
-    saes_per_size = max(len(settings["k"]), len(settings["l1"]))
+    saes_per_size = max(len(settings["k"]), len(settings["l1"]), len(settings["l0_coefficient"]))
     atoms = sum(settings["dict_ratios"])  # times d
 
     def seconds(n, d):
@@ -329,6 +361,7 @@ def get_final_output():
         + expand(rules.llc_synthetic.output, model=TOY_SYNTHETIC["models"])
         + rules.basin_kgon.output
         + rules.basin_cutoff_scan.output
+        + expand(rules.sae_hierarchy.output, kind=SAE_HIERARCHY["kinds"])
         + figure_files()
     )
 

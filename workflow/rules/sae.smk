@@ -1,7 +1,8 @@
 # Sparse autoencoders: a sweep on the points of a percolation dataset, scored against its
-# ground-truth features, and a sweep on data with a known dictionary. One job per SAE kind
-# (relu sweeps l1, topk sweeps k), one SAE per dictionary size and l1 or k.
-
+# ground-truth features; a sweep on data with a known flat dictionary (MMCS against dictionary
+# size); and every architecture on a known hierarchical dictionary. One job per SAE kind
+# (relu sweeps l1, jumprelu l0_coefficient, the others k), one SAE per dictionary size and
+# sparsity value. Every output file is passed explicitly.
 
 rule train_sae:
     input:
@@ -10,13 +11,15 @@ rule train_sae:
         features=rules.export.output.features,
         graph=rules.export.output.graph,
     output:
-        weights="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/weights.npz",
-        config="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/config.json",
-        metrics="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/metrics.csv",
-        recovery="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/recovery.csv",
-        recovery_by_depth="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/recovery_by_depth.csv",
-        recovery_by_frequency="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/recovery_by_frequency.csv",
-        timings="results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}/timings.json",
+        weights=f"{SAE_PERCOLATION_DIR}/weights.npz",
+        config=f"{SAE_PERCOLATION_DIR}/config.json",
+        metrics=f"{SAE_PERCOLATION_DIR}/metrics.csv",
+        recovery=f"{SAE_PERCOLATION_DIR}/recovery.csv",
+        recovery_by_depth=f"{SAE_PERCOLATION_DIR}/recovery_by_depth.csv",
+        recovery_by_frequency=f"{SAE_PERCOLATION_DIR}/recovery_by_frequency.csv",
+        absorption=f"{SAE_PERCOLATION_DIR}/absorption.csv",
+        absorption_by_depth=f"{SAE_PERCOLATION_DIR}/absorption_by_depth.csv",
+        timings=f"{SAE_PERCOLATION_DIR}/timings.json",
     params:
         sweep=sae_sweep_option(SAE_PERCOLATION),
         dict_ratios=comma_list(SAE_PERCOLATION["dict_ratios"]),
@@ -24,7 +27,7 @@ rule train_sae:
         batch_size=SAE_PERCOLATION["batch_size"],
         lr=SAE_PERCOLATION["lr"],
         seed=SAE_PERCOLATION["seed"],
-        standardize="" if SAE_PERCOLATION["standardize"] else "--no-standardize",
+        standardize="--standardize" if SAE_PERCOLATION["standardize"] else "--no-standardize",
         min_feature_points=SAE_PERCOLATION["min_feature_points"],
         max_features=(
             ""
@@ -32,7 +35,7 @@ rule train_sae:
             else f"--max-features {SAE_PERCOLATION['max_features']}"
         ),
         feature_order=SAE_PERCOLATION["feature_order"],
-        outdir=lambda wildcards, output: os.path.dirname(output.weights),
+        outputs=lambda wildcards, output: sae_output_options(output),
     log:
         "results/logs/train_sae/{mode}/size{size}_dim{dim}_seed{seed}/{kind}.log",
     benchmark:
@@ -51,19 +54,12 @@ rule train_sae:
         " --batch-size {params.batch_size} --lr {params.lr} --seed {params.seed}"
         " {params.standardize} --min-feature-points {params.min_feature_points}"
         " {params.max_features} --feature-order {params.feature_order}"
-        " --out {params.outdir} > {log} 2>&1"
+        " {params.outputs} > {log} 2>&1"
 
 
 rule sae_synthetic:
     output:
-        weights="results/sae/synthetic/{kind}/weights.npz",
-        config="results/sae/synthetic/{kind}/config.json",
-        metrics="results/sae/synthetic/{kind}/metrics.csv",
-        recovery="results/sae/synthetic/{kind}/recovery.csv",
-        recovery_by_depth="results/sae/synthetic/{kind}/recovery_by_depth.csv",
-        recovery_by_frequency="results/sae/synthetic/{kind}/recovery_by_frequency.csv",
-        dictionary="results/sae/synthetic/{kind}/dictionary.npz",
-        timings="results/sae/synthetic/{kind}/timings.json",
+        **sae_known_outputs("results/sae/synthetic/{kind}"),
     params:
         n_samples=SAE_SYNTHETIC["n_samples"],
         dim=SAE_SYNTHETIC["dim"],
@@ -77,8 +73,8 @@ rule sae_synthetic:
         batch_size=SAE_SYNTHETIC["batch_size"],
         lr=SAE_SYNTHETIC["lr"],
         seed=SAE_SYNTHETIC["seed"],
-        standardize="" if SAE_SYNTHETIC["standardize"] else "--no-standardize",
-        outdir=lambda wildcards, output: os.path.dirname(output.weights),
+        standardize="--standardize" if SAE_SYNTHETIC["standardize"] else "--no-standardize",
+        outputs=lambda wildcards, output: sae_output_options(output),
     log:
         "results/logs/sae_synthetic/{kind}.log",
     benchmark:
@@ -97,13 +93,55 @@ rule sae_synthetic:
         "../envs/percolation-tms.yaml"
     shell:
         "NUMBA_NUM_THREADS={threads} python -m percolation_tms sae-synthetic"
-        " --n-samples {params.n_samples} --dim {params.dim}"
+        " --structure flat --n-samples {params.n_samples} --dim {params.dim}"
         " --n-features {params.n_features} --mean-active {params.mean_active}"
         " --decay {params.decay} --data-seed {params.data_seed}"
         " --kind {wildcards.kind} {params.sweep}"
         " --dict-ratios {params.dict_ratios} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --lr {params.lr} --seed {params.seed}"
-        " {params.standardize} --out {params.outdir} > {log} 2>&1"
+        " {params.standardize} {params.outputs} > {log} 2>&1"
+
+
+rule sae_hierarchy:
+    output:
+        **sae_known_outputs("results/sae/hierarchy/{kind}"),
+    params:
+        n_samples=SAE_HIERARCHY["n_samples"],
+        dim=SAE_HIERARCHY["dim"],
+        n_features=SAE_HIERARCHY["n_features"],
+        data_seed=SAE_HIERARCHY["data_seed"],
+        sweep=sae_sweep_option(SAE_HIERARCHY),
+        dict_ratios=comma_list(SAE_HIERARCHY["dict_ratios"]),
+        epochs=SAE_HIERARCHY["epochs"],
+        batch_size=SAE_HIERARCHY["batch_size"],
+        lr=SAE_HIERARCHY["lr"],
+        seed=SAE_HIERARCHY["seed"],
+        standardize="--standardize" if SAE_HIERARCHY["standardize"] else "--no-standardize",
+        outputs=lambda wildcards, output: sae_output_options(output),
+    log:
+        "results/logs/sae_hierarchy/{kind}.log",
+    benchmark:
+        "results/benchmarks/sae_hierarchy/{kind}.tsv"
+    threads: 2
+    resources:
+        mem_mb=mem_mb(
+            lambda n, d: 2 * n * d * 8 + 6000 * n,
+            size_and_dim=hierarchy_sae_size_and_dim,
+        ),
+        runtime=runtime_min(
+            sae_seconds(SAE_HIERARCHY),
+            size_and_dim=hierarchy_sae_size_and_dim,
+        ),
+    conda:
+        "../envs/percolation-tms.yaml"
+    shell:
+        "NUMBA_NUM_THREADS={threads} python -m percolation_tms sae-synthetic"
+        " --structure hierarchical --n-samples {params.n_samples} --dim {params.dim}"
+        " --n-features {params.n_features} --data-seed {params.data_seed}"
+        " --kind {wildcards.kind} {params.sweep}"
+        " --dict-ratios {params.dict_ratios} --epochs {params.epochs}"
+        " --batch-size {params.batch_size} --lr {params.lr} --seed {params.seed}"
+        " {params.standardize} {params.outputs} > {log} 2>&1"
 
 
 # The files the SAE figures read (figure registry: inputs).
@@ -123,4 +161,28 @@ FIGURE_INPUTS["sae_synthetic"] = expand(
         rules.sae_synthetic.output.config,
     ],
     kind=SAE_SYNTHETIC["kinds"],
+)
+FIGURE_INPUTS["sae_architectures"] = expand(
+    [rules.sae_hierarchy.output.metrics, rules.sae_hierarchy.output.config],
+    kind=SAE_HIERARCHY["kinds"],
+) + expand(
+    [rules.train_sae.output.metrics, rules.train_sae.output.config],
+    kind=SAE_PERCOLATION["kinds"],
+    **dataset_columns([SAE_DATASET]),
+)
+FIGURE_INPUTS["sae_absorption"] = expand(
+    [
+        rules.sae_hierarchy.output.metrics,
+        rules.sae_hierarchy.output.config,
+        rules.sae_hierarchy.output.absorption_by_depth,
+    ],
+    kind=SAE_HIERARCHY["kinds"],
+) + expand(
+    [
+        rules.train_sae.output.metrics,
+        rules.train_sae.output.config,
+        rules.train_sae.output.absorption_by_depth,
+    ],
+    kind=SAE_PERCOLATION["kinds"],
+    **dataset_columns([SAE_DATASET]),
 )

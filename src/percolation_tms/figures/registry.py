@@ -109,6 +109,16 @@ FIGURES: dict[str, Figure] = {
             "reads": ("measurements.npz, weights.npz, metrics.csv and config.json of "
                       "train-toy runs on percolation features")}),
     **_group(["sae_recovery_depth", "sae_recovery_frequency", "sae_tradeoff"], **_SAE),
+    "sae_architectures": Figure(
+        name="sae_architectures", **{
+            **_SAE, "inputs": "sae_architectures", "subcategory": "Architectures",
+            "reads": ("metrics.csv and config.json of the sae-synthetic (hierarchical) and "
+                      "train-sae sweeps of every kind")}),
+    "sae_absorption": Figure(
+        name="sae_absorption", **{
+            **_SAE, "inputs": "sae_absorption", "subcategory": "Architectures",
+            "reads": ("absorption_by_depth.csv, metrics.csv and config.json of the "
+                      "sae-synthetic (hierarchical) and train-sae sweeps of every kind")}),
     "sae_mmcs": Figure(
         name="sae_mmcs", **{
             **_SAE, "inputs": "sae_synthetic", "subcategory": "Known dictionary",

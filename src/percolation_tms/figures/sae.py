@@ -18,15 +18,19 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from percolation_tms import io
 from percolation_tms.figures import style
 
-SETTING = ["kind", "dict_ratio", "l1", "k"]  # what identifies a sweep point across runs
+SETTING = ["kind", "dict_ratio", "l1", "k", "l0_coefficient"]  # a sweep point across runs
 MIN_FEATURES = 5  # depths / frequency bins with fewer features (on average) are not drawn
 TABLES = {"metrics.csv": "metrics", "recovery_by_depth.csv": "by_depth",
-          "recovery_by_frequency.csv": "by_frequency", "recovery.csv": "recovery"}
+          "recovery_by_frequency.csv": "by_frequency", "recovery.csv": "recovery",
+          "absorption_by_depth.csv": "absorption_by_depth"}
+KIND_ORDER = ["relu", "topk", "batchtopk", "jumprelu", "matryoshka"]
+KIND_LABELS = {"relu": "ReLU + L1", "topk": "TopK", "batchtopk": "BatchTopK",
+               "jumprelu": "JumpReLU", "matryoshka": "Matryoshka BatchTopK"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class SAERun:
     by_frequency: pd.DataFrame | None
     recovery: pd.DataFrame | None
     info: dict
+    absorption_by_depth: pd.DataFrame | None = None
 
 
 def read_sae_runs(paths: Sequence[str | os.PathLike]) -> tuple[SAERun, ...]:
@@ -55,7 +60,9 @@ def read_sae_runs(paths: Sequence[str | os.PathLike]) -> tuple[SAERun, ...]:
             if not path.is_file():
                 raise io.InputFileError(f"SAE table {str(path)!r} does not exist")
             try:
-                tables[TABLES[path.name]] = pd.read_csv(path)
+                # An empty file: a table the sweep did not compute (no hierarchy).
+                tables[TABLES[path.name]] = (pd.read_csv(path) if path.stat().st_size
+                                             else None)
             except Exception as exc:
                 raise io.InputFileError(f"SAE table {str(path)!r} is unreadable ({exc})") from exc
         elif path.name == "config.json":
@@ -67,35 +74,52 @@ def read_sae_runs(paths: Sequence[str | os.PathLike]) -> tuple[SAERun, ...]:
     for folder, tables in folders.items():
         if "metrics" not in tables:
             raise io.InputFileError(f"the inputs from {str(folder)!r} lack its metrics.csv")
-        runs.append(SAERun(folder, tables["metrics"], tables.get("by_depth"),
-                           tables.get("by_frequency"), tables.get("recovery"),
-                           tables.get("info", {})))
+        metrics = tables["metrics"]
+        if "l0_coefficient" not in metrics:  # sweeps written before JumpReLU existed
+            metrics = metrics.assign(l0_coefficient=0.0)
+        runs.append(SAERun(folder, metrics, _with_l0(tables.get("by_depth")),
+                           _with_l0(tables.get("by_frequency")), _with_l0(tables.get("recovery")),
+                           tables.get("info", {}), tables.get("absorption_by_depth")))
     return tuple(runs)
 
 
 # ---------------------------------------------------------------------------- helpers
+def _with_l0(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    if frame is not None and "l0_coefficient" not in frame:
+        return frame.assign(l0_coefficient=0.0)
+    return frame
+
+
 def _settings(frames: Sequence[pd.DataFrame]) -> list[tuple]:
     """The sweep settings present in any frame, by dictionary size then sparsity pressure."""
     settings = pd.concat([f[SETTING] for f in frames]).drop_duplicates()
-    return [tuple(row) for row in settings.sort_values(["kind", "dict_ratio", "l1", "k"])
-            .itertuples(index=False)]
+    return [tuple(row) for row in settings.sort_values(SETTING).itertuples(index=False)]
+
+
+def _pressure(setting: tuple) -> float:
+    """Sparsity pressure of a setting, larger = sparser (for colour order)."""
+    kind, _, l1, k, l0 = setting
+    return l1 if kind == "relu" else l0 if kind == "jumprelu" else -k
 
 
 def _label(setting: tuple, with_ratio: bool) -> str:
-    kind, ratio, l1, k = setting
-    text = f"λ = {l1:g}" if kind == "relu" else f"k = {k:g}"
+    kind, ratio, l1, k, l0 = setting
+    text = (f"λ = {l1:g}" if kind == "relu" else f"λ0 = {l0:g}" if kind == "jumprelu"
+            else f"k = {k:g}")
+    if kind not in ("relu", "topk"):
+        text = f"{KIND_LABELS.get(kind, kind)}, {text}"
     return f"{text}, m = {ratio:g}d" if with_ratio else text
 
 
 def _styles(settings: list[tuple]) -> dict[tuple, dict]:
     """Colour by sparsity setting (ordered: viridis), marker and line style by dictionary size."""
-    pressures = sorted({s[2] if s[0] == "relu" else -s[3] for s in settings})
+    pressures = sorted({_pressure(s) for s in settings})
     ratios = sorted({s[1] for s in settings})
     cmap = mpl.colormaps[style.SEQUENTIAL_CMAP]
     markers, lines = "osD^v", ["-", "--", ":", "-."]
     out = {}
     for s in settings:
-        rank = pressures.index(s[2] if s[0] == "relu" else -s[3])
+        rank = pressures.index(_pressure(s))
         r = ratios.index(s[1])
         out[s] = {"color": cmap(0.85 * rank / max(len(pressures) - 1, 1)),
                   "marker": markers[r % len(markers)], "linestyle": lines[r % len(lines)],
@@ -121,7 +145,11 @@ def _on_grid(frames: Sequence[pd.DataFrame], x_column: str, y_column: str
 
 
 def _runs_note(runs: Sequence[SAERun]) -> str:
-    return "" if len(runs) == 1 else f" (mean ± std over {len(runs)} runs, each faint)"
+    """The mean-over-runs note, when the runs repeat the same sweep (seeds, datasets); runs of
+    different kinds are simply drawn side by side."""
+    points = {tuple(map(tuple, run.metrics[SETTING].to_numpy().tolist())) for run in runs}
+    return ("" if len(runs) == 1 or len(points) > 1
+            else f" (mean ± std over {len(runs)} runs, each faint)")
 
 
 def _need(runs: Sequence[SAERun], attribute: str, file_name: str) -> list[pd.DataFrame]:
@@ -304,16 +332,18 @@ def plot_sae_mmcs(runs: Sequence[SAERun], out_path) -> Figure:
     fig = style.new_figure(10.5, 4.2)
     ax_mmcs, ax_rank = fig.subplots(1, 2)
     settings = _settings(metrics)
-    sparsities = sorted({s[:1] + s[2:] for s in settings})  # (kind, l1, k)
+    sparsities = sorted({s[:1] + s[2:] for s in settings})  # (kind, l1, k, l0)
     cmap = mpl.colormaps[style.SEQUENTIAL_CMAP]
     best, best_value = None, -np.inf
-    for i, (kind, l1, k) in enumerate(sparsities):
-        frames = [m[(m["kind"] == kind) & (m["l1"] == l1) & (m["k"] == k)] for m in metrics]
+    for i, (kind, l1, k, l0) in enumerate(sparsities):
+        frames = [m[(m["kind"] == kind) & (m["l1"] == l1) & (m["k"] == k)
+                    & (m["l0_coefficient"] == l0)] for m in metrics]
+        frames = [f for f in frames if len(f)]
         x, y = _on_grid(frames, "dict_ratio", "mmcs")
         color = cmap(0.85 * i / max(len(sparsities) - 1, 1))
-        style.plot_seeds(ax_mmcs, x, y, color, label=_label((kind, 0, l1, k), False))
+        style.plot_seeds(ax_mmcs, x, y, color, label=_label((kind, 0, l1, k, l0), False))
         if np.nanmean(y) > best_value:
-            best, best_value = (kind, l1, k), np.nanmean(y)
+            best, best_value = (kind, l1, k, l0), np.nanmean(y)
     n_true = runs[0].info.get("data", {}).get("synthetic", {}).get("n_features")
     dim = runs[0].info.get("data", {}).get("synthetic", {}).get("dim")
     if n_true and dim:
@@ -329,7 +359,7 @@ def plot_sae_mmcs(runs: Sequence[SAERun], out_path) -> Figure:
     ax_mmcs.set_title("(a) recovery of the true directions")
 
     mine = recovery[(recovery["kind"] == best[0]) & (recovery["l1"] == best[1])
-                    & (recovery["k"] == best[2])]
+                    & (recovery["k"] == best[2]) & (recovery["l0_coefficient"] == best[3])]
     ratios = sorted(mine["dict_ratio"].unique())
     for i, ratio in enumerate(ratios):
         values = np.sort(mine.loc[mine["dict_ratio"] == ratio, "max_cosine"].to_numpy())[::-1]
@@ -342,5 +372,184 @@ def plot_sae_mmcs(runs: Sequence[SAERun], out_path) -> Figure:
     ax_rank.set_title(f"(b) every direction, {_label((best[0], 0) + best[1:], False)}"
                       + (" (first run)" if len(runs) > 1 else ""))
     fig.suptitle(f"Sparse autoencoders on data with a known dictionary{_runs_note(runs)}")
+    style.save_figure(fig, out_path)
+    return fig
+
+
+# ---------------------------------------------------------------------------- architectures
+MATCHED_L0 = 8.0  # the L0 the architectures are compared at (the default k)
+
+
+def _kind_color(kind: str) -> str:
+    return style.CYCLE[KIND_ORDER.index(kind) % len(style.CYCLE)] if kind in KIND_ORDER \
+        else style.GREY
+
+
+def _split_runs(runs: Sequence[SAERun]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(metrics of the known-dictionary runs, metrics of the percolation runs), all kinds."""
+    synthetic, percolation = [], []
+    for run in runs:
+        data = run.info.get("data", {})
+        (synthetic if "synthetic" in data else percolation).append(run.metrics)
+    return (pd.concat(synthetic, ignore_index=True) if synthetic else pd.DataFrame(),
+            pd.concat(percolation, ignore_index=True) if percolation else pd.DataFrame())
+
+
+def _kinds(frame: pd.DataFrame) -> list[str]:
+    present = set(frame["kind"]) if len(frame) else set()
+    return [k for k in KIND_ORDER if k in present] + sorted(present - set(KIND_ORDER))
+
+
+def _closest_to_matched(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per kind and seed, the sweep point whose mean L0 is closest to MATCHED_L0 (ties: the
+    first)."""
+    keys = [c for c in ("kind", "seed", "dict_ratio") if c in frame]
+    index = (frame.assign(gap=(frame["mean_l0"] - MATCHED_L0).abs())
+             .groupby(keys, sort=False)["gap"].idxmin())
+    return frame.loc[index.to_numpy()]
+
+
+def plot_sae_architectures(runs: Sequence[SAERun], out_path) -> Figure:
+    """Every architecture at matched L0.  Top row (hierarchical known dictionary): latent F1,
+    MCC and explained variance against mean L0, one line per kind through its sparsity sweep
+    (k, or the L1 / L0 coefficient), seeds pooled (mean ± std).  Bottom row (percolation
+    data): mean best Pearson correlation and mean F1 of the scored features and explained
+    variance against dictionary size, each kind at the sweep point closest to L0 = 8."""
+    synthetic, percolation = _split_runs(runs)
+    if synthetic.empty and percolation.empty:
+        raise ValueError("plot sae_architectures needs metrics.csv and config.json of "
+                         "sae-synthetic or train-sae runs")
+    fig = style.new_figure(13.0, 7.8)
+    axes = fig.subplots(2, 3)
+    top = [("latent_f1", "latent F1 (mean over latents)"), ("mcc", "MCC (one-to-one)"),
+           ("explained_variance", "explained variance")]
+    for ax, (column, title) in zip(axes[0], top):
+        if synthetic.empty or column not in synthetic:
+            ax.set_axis_off()
+            continue
+        for kind in _kinds(synthetic):
+            rows = synthetic[synthetic["kind"] == kind]
+            group = [c for c in ("l1", "k", "l0_coefficient") if c in rows]
+            stats = rows.groupby(group).agg(l0=("mean_l0", "mean"), y=(column, "mean"),
+                                            ye=(column, "std")).sort_values("l0")
+            ax.errorbar(stats["l0"], stats["y"], yerr=stats["ye"].fillna(0.0), marker="o",
+                        color=_kind_color(kind), label=KIND_LABELS.get(kind, kind),
+                        capsize=2, linewidth=1.2, markersize=4)
+        ax.axvline(MATCHED_L0, color=style.GREY, linestyle=":", linewidth=1.0)
+        ax.set_xscale("log")
+        ax.set_xticks([2, 4, 8, 16, 32])
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("mean L0 (active latents per point)")
+        ax.set_ylabel(title)
+        ax.set_title(f"({'abc'[top.index((column, title))]}) hierarchical known dictionary: "
+                     f"{title.split(' (')[0]}", fontsize=9)
+    if not synthetic.empty:
+        axes[0][0].legend(loc="best", fontsize=7.5)
+    bottom = [("mean_pearson", "mean best Pearson correlation"),
+              ("mean_f1", "mean F1 of 'activation > 0'"),
+              ("explained_variance", "explained variance")]
+    for i, (ax, (column, title)) in enumerate(zip(axes[1], bottom)):
+        if percolation.empty or column not in percolation:
+            ax.set_axis_off()
+            continue
+        matched = _closest_to_matched(percolation)
+        for kind in _kinds(matched):
+            rows = matched[matched["kind"] == kind]
+            stats = rows.groupby("dict_ratio").agg(y=(column, "mean"), ye=(column, "std"),
+                                                   l0=("mean_l0", "mean")).sort_index()
+            ax.errorbar(stats.index, stats["y"], yerr=stats["ye"].fillna(0.0), marker="o",
+                        color=_kind_color(kind), capsize=2, linewidth=1.2, markersize=4,
+                        label=f"{KIND_LABELS.get(kind, kind)} (L0 {stats['l0'].mean():.1f})")
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.set_xlabel("dictionary size m / d")
+        ax.set_ylabel(title)
+        ax.set_title(f"({'def'[i]}) percolation data: {title}", fontsize=9)
+    if not percolation.empty:
+        axes[1][0].legend(loc="best", fontsize=7.5)
+    fig.suptitle("Sparse autoencoder architectures at matched sparsity (dotted: L0 = "
+                 f"{MATCHED_L0:g})")
+    style.save_figure(fig, out_path)
+    return fig
+
+
+DEPTH_BINS = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)  # percolation depths, binned
+
+
+def _binned_depth(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Means of ``column`` over depth bins (edges DEPTH_BINS, lower edge inclusive), weighted
+    by the pairs of each depth, per kind and point; x = the bin's lower edge."""
+    edges = np.asarray(DEPTH_BINS)
+    low = edges[np.searchsorted(edges, table["parent_depth"].to_numpy(), side="right") - 1]
+    frame = table.assign(bin=low, w=table[column] * table["n_pairs"])
+    grouped = frame.groupby(["kind", "point", "bin"]).agg(w=("w", "sum"), n=("n_pairs", "sum"))
+    grouped[column] = grouped["w"] / grouped["n"]
+    return grouped.reset_index().rename(columns={"bin": "parent_depth"})
+
+
+def plot_sae_absorption(runs: Sequence[SAERun], out_path) -> Figure:
+    """Feature absorption by depth of the parent, per architecture, each kind at its sweep
+    point closest to L0 = 8: (a) ground-truth absorption on the hierarchical known dictionary
+    (SAEBench's fraction, parents pooled over their children), (b) activation-space
+    absorption on the same data; on percolation data at the largest dictionary, depths binned
+    in powers of two: (c) activation-space absorption, (d) the share of a child's points where
+    the parent's latent is silent while the child's fires (pooled over pairs)."""
+    panels = {"synthetic": [], "percolation": []}
+    for run in runs:
+        if run.absorption_by_depth is None or run.absorption_by_depth.empty:
+            continue
+        where = "synthetic" if "synthetic" in run.info.get("data", {}) else "percolation"
+        metrics = run.metrics
+        if where == "percolation":
+            metrics = metrics[metrics["dict_ratio"] == metrics["dict_ratio"].max()]
+        matched = _closest_to_matched(metrics)
+        table = run.absorption_by_depth.merge(matched[["point"]], on="point")
+        table = table[table["size_band"] == "all"]
+        if where == "percolation":
+            table = _binned_depth(table, "mean_absorption").merge(
+                _binned_depth(table, "pooled_absorbed")[["kind", "point", "parent_depth",
+                                                         "pooled_absorbed"]],
+                on=["kind", "point", "parent_depth"])
+        panels[where].append(table)
+    if not panels["synthetic"] and not panels["percolation"]:
+        raise ValueError("plot sae_absorption needs absorption_by_depth.csv, metrics.csv and "
+                         "config.json of sweeps on hierarchical data")
+    fig = style.new_figure(12.0, 7.6)
+    axes = fig.subplots(2, 2).ravel()
+    specs = [("synthetic", "gt_parent_fraction", ("(a) known dictionary: ground-truth "
+              "absorption fraction")),
+             ("synthetic", "mean_absorption", ("(b) known dictionary: activation-space "
+              "absorption")),
+             ("percolation", "mean_absorption", ("(c) percolation, largest dictionary: "
+              "activation-space absorption")),
+             ("percolation", "pooled_absorbed", ("(d) percolation: child's points where only "
+              "the child's latent fires"))]
+    for ax, (where, column, title) in zip(axes, specs):
+        frames = panels[where]
+        if not frames or column not in frames[0]:
+            ax.set_axis_off()
+            continue
+        table = pd.concat(frames, ignore_index=True)
+        for kind in _kinds(table):
+            rows = table[table["kind"] == kind]
+            stats = rows.groupby("parent_depth").agg(y=(column, "mean"), ye=(column, "std"))
+            ax.errorbar(stats.index, stats["y"], yerr=stats["ye"].fillna(0.0), marker="o",
+                        color=_kind_color(kind), label=KIND_LABELS.get(kind, kind), capsize=2,
+                        linewidth=1.2, markersize=4)
+        ax.axhline(0.0, color=style.GREY, linewidth=0.8)
+        if where == "percolation":
+            ax.set_xscale("symlog", linthresh=1)
+            ax.set_xticks([b for b in DEPTH_BINS if b <= table["parent_depth"].max()])
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.set_xlabel("depth of the parent feature (bins from 0, 1, 2-3, 4-7, ...)")
+        else:
+            ax.set_xticks(sorted(table["parent_depth"].unique()))
+            ax.set_xlabel("depth of the parent feature (0 = root)")
+        ax.set_ylabel("absorption" if column != "pooled_absorbed" else "share of points")
+        ax.set_title(title, fontsize=9)
+        ax.legend(loc="best", fontsize=7.5)
+    fig.suptitle(f"Feature absorption by depth, each architecture at L0 closest to "
+                 f"{MATCHED_L0:g}")
     style.save_figure(fig, out_path)
     return fig

@@ -1,12 +1,15 @@
 """Sparse autoencoders trained on a dataset's points and scored against its ground truth.
 
-``config`` the frozen settings; ``train`` training (ReLU + L1 or TopK, Adam) and encoding;
-``score`` recovery of ground-truth features (activation space) and mean max cosine similarity
-(weight space); ``synthetic`` data with a known dictionary; ``sweep`` sweeps and their tables;
-``cli`` the ``train-sae`` and ``sae-synthetic`` commands.  Kernels live in ``_kernels``.
+``config`` the frozen settings (``SAEConfig``: relu, topk, batchtopk, jumprelu, matryoshka;
+``SweepConfig``); ``train`` training (Adam, AuxK) and encoding; ``score`` recovery of
+ground-truth features (activation space) and MMCS; ``metrics`` MCC, latent F1 and absorption;
+``synthetic`` flat and ``hierarchy`` hierarchical known-dictionary data; ``sweep`` sweeps and
+their tables; ``saelens`` SAELens folders (read, write); ``outputs`` the files; ``cli`` the
+``train-sae``, ``sae-synthetic`` and ``score-sae`` commands.  Kernels live in ``_kernels/``.
 """
 
 from percolation_tms.sae.config import SAEConfig, sweep_configs
+from percolation_tms.sae.saelens import read_saelens, write_saelens
 from percolation_tms.sae.score import (
     FeatureSet,
     Recovery,
@@ -16,7 +19,7 @@ from percolation_tms.sae.score import (
     summarize,
 )
 from percolation_tms.sae.synthetic import KnownDictionaryData, make_known_dictionary_data
-from percolation_tms.sae.train import Encoding, SparseAutoencoder, TrainResult, encode, train_sae
+from percolation_tms.sae.train import Encoding, SAETrainResult, SparseAutoencoder, encode, train_sae
 
 __all__ = [
     "Encoding",
@@ -24,14 +27,16 @@ __all__ = [
     "KnownDictionaryData",
     "Recovery",
     "SAEConfig",
+    "SAETrainResult",
     "SparseAutoencoder",
-    "TrainResult",
     "encode",
     "make_known_dictionary_data",
     "mean_max_cosine_similarity",
+    "read_saelens",
     "score_features",
     "select_features",
     "summarize",
     "sweep_configs",
     "train_sae",
+    "write_saelens",
 ]

@@ -1,60 +1,110 @@
-"""The settings of one sparse-autoencoder training run, validated once, saved beside its weights."""
+"""The settings of one sparse-autoencoder training run, validated once, saved beside its weights.
+
+``SAEConfig`` is the one home of every training setting's default, type, help and validation;
+the ``train-sae`` and ``sae-synthetic`` options are built from its fields
+(``percolation_tms.settings``).  The settings a sweep varies (dictionary size, l1, k, the
+JumpReLU coefficient) are lists in ``SweepConfig``; ``sweep_configs`` expands them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 
-KINDS = ("relu", "topk")
+from percolation_tms.settings import setting
+
+KINDS = ("relu", "topk", "batchtopk", "jumprelu", "matryoshka")
+K_KINDS = ("topk", "batchtopk", "matryoshka")  # the kinds whose sparsity is k
+AUX_KINDS = ("topk", "batchtopk", "jumprelu", "matryoshka")  # the kinds that take AuxK
+SPARSITY_PENALTIES = ("step", "tanh")
+DEFAULT_AUX_COEFFICIENT = {"topk": 0.0, "batchtopk": 1.0, "jumprelu": 1.0, "matryoshka": 1.0}
+DEAD_WINDOW = 1000  # SAELens' dead_feature_window (steps)
 
 
 @dataclass(frozen=True)
 class SAEConfig:
     """One sparse autoencoder: architecture, sparsity, optimisation and seed.
 
-    kind        ``relu``: f = ReLU(W_enc (x - b_dec) + b_enc), loss adds ``l1`` * sum(f);
-                ``topk``: the ``k`` largest pre-activations are kept (then ReLU), no L1 term.
-    dict_ratio  dictionary size as a multiple of the input dimension d: n_latents =
-                max(1, round(dict_ratio * d)).
-    l1          L1 coefficient lambda (``relu`` only; 0 gives a plain ReLU autoencoder).
-    k           active latents per point (``topk`` only).
-    epochs      passes over the training points, each in a fresh seeded order.
-    batch_size  points per Adam step (the last step of an epoch takes the remainder).
-    lr, beta1, beta2, eps   Adam's settings (PyTorch's update rule, bias-corrected).
-    seed        initial dictionary and minibatch order; same seed, same weights, bit for bit.
-    standardize subtract the per-coordinate mean of X and divide by one global scale so that
-                the mean squared norm of a point is d.  One scale for all coordinates keeps
-                directions, so the learned dictionary stays comparable with directions in
-                the raw space (a per-coordinate scale would shear it).
+    Attributes
+    ----------
+    kind : ``relu``: a = ReLU(z), z = W_enc (x - b_dec) + b_enc, loss adds ``l1`` sum(a);
+        ``topk``: the ``k`` largest z of a point are kept (then ReLU); ``batchtopk``: the
+        ``k B`` largest of a batch of B points are kept, and at inference a = z [z > theta]
+        with theta a running mean of the smallest kept value; ``jumprelu``: a = z [z >
+        theta_j], thresholds learned by a straight-through estimator under an L0 penalty
+        ``l0_coefficient``; ``matryoshka``: BatchTopK codes, and every prefix of
+        ``width_fractions`` of the dictionary reconstructs the input on its own.
+    dict_ratio : dictionary size as a multiple of the input dimension d: n_latents =
+        max(1, round(dict_ratio * d)).
+    l1 : L1 coefficient (``relu`` only; 0 gives a plain ReLU autoencoder).
+    k : active latents per point (``topk``; the mean per point of ``batchtopk`` and
+        ``matryoshka``).
+    l0_coefficient : lambda of the JumpReLU penalty.
+    sparsity : the JumpReLU penalty: ``step`` (number of active latents) or ``tanh`` (sum of
+        tanh(c a_j), c = ``tanh_scale``).
+    epochs, batch_size, lr, beta1, beta2, eps, seed, standardize : as documented per field.
     """
 
-    kind: str = "relu"
-    dict_ratio: float = 8.0
-    l1: float = 0.0
-    k: int = 0
-    epochs: int = 5
-    batch_size: int = 256
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    seed: int = 0
-    standardize: bool = True
+    kind: str = setting("relu", "architecture", choices=KINDS)
+    dict_ratio: float = setting(8.0, "dictionary size / d", cli=False)
+    l1: float = setting(0.0, "L1 coefficient (relu)", cli=False)
+    k: int = setting(0, "active latents per point (topk, batchtopk, matryoshka)", cli=False)
+    l0_coefficient: float = setting(0.0, "JumpReLU L0 penalty lambda", cli=False)
+    epochs: int = setting(5, "passes over the points, each in a fresh seeded order")
+    batch_size: int = setting(256, "points per Adam step")
+    lr: float = setting(1e-3, "Adam learning rate")
+    beta1: float = setting(0.9, "Adam beta1")
+    beta2: float = setting(0.999, "Adam beta2")
+    eps: float = setting(1e-8, "Adam epsilon")
+    seed: int = setting(0, "initial dictionary and minibatch order")
+    standardize: bool = setting(
+        True, "centre X and scale it by one global factor to mean |x|^2 = d (one scale for "
+              "all coordinates keeps directions comparable with the raw space)")
+    # --- AuxK (topk, batchtopk, jumprelu, matryoshka)
+    aux_coefficient: float | None = setting(
+        None, "AuxK dead-latent loss coefficient alpha (none: 1 for batchtopk, jumprelu and "
+              "matryoshka as SAELens, 0 for topk)")
+    aux_k: int | None = setting(None, "dead latents per point in AuxK (none: floor(d / 2))")
+    dead_window: int | None = setting(
+        None, "steps without firing after which a latent is dead (none: min(1000, steps per "
+              "epoch))")
+    # --- BatchTopK and Matryoshka
+    threshold_lr: float = setting(
+        0.01, "rate eta of the inference threshold's running mean (batchtopk, matryoshka)")
+    width_fractions: tuple[float, ...] = setting(
+        (0.125, 0.5, 1.0), "Matryoshka prefix widths as fractions of the dictionary, "
+                           "ascending, the last 1")
+    matryoshka_aux: bool = setting(
+        True, "Matryoshka: AuxK per level over that group's dead latents (off: plain AuxK)")
+    # --- JumpReLU
+    sparsity: str = setting("tanh", "JumpReLU L0 penalty", choices=SPARSITY_PENALTIES)
+    tanh_scale: float = setting(4.0, "c of the tanh penalty")
+    bandwidth: float = setting(2.0, "straight-through estimator bandwidth epsilon")
+    threshold_init: float = setting(0.5, "initial JumpReLU thresholds")
+    ste_to_input: bool = setting(False, "JumpReLU: pass the threshold gradients on to z "
+                                        "(not implemented; must stay off)")
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         _check_number(self.dict_ratio, "dict_ratio", lambda v: v > 0, "> 0")
         _check_number(self.l1, "l1", lambda v: v >= 0, ">= 0")
-        if self.kind == "relu" and self.k != 0:
-            raise ValueError(f"k={self.k} applies to kind 'topk' only; kind 'relu' uses l1")
-        if self.kind == "topk":
-            if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-                raise ValueError(f"k must be an integer >= 1 for kind 'topk', got {self.k!r}")
-            if self.l1 != 0:
-                raise ValueError(f"l1={self.l1} applies to kind 'relu' only; kind 'topk' "
-                                 "uses k")
+        _check_number(self.l0_coefficient, "l0_coefficient", lambda v: v >= 0, ">= 0")
+        if self.kind not in K_KINDS and self.k != 0:
+            raise ValueError(f"k={self.k} applies to kind 'topk' only (and batchtopk, "
+                             f"matryoshka); kind {self.kind!r} does not use it")
+        if self.kind in K_KINDS and (isinstance(self.k, bool) or not isinstance(self.k, int)
+                                     or self.k < 1):
+            raise ValueError(f"k must be an integer >= 1 for kind {self.kind!r}, got "
+                             f"{self.k!r}")
+        if self.kind != "relu" and self.l1 != 0:
+            raise ValueError(f"l1={self.l1} applies to kind 'relu' only; kind {self.kind!r} "
+                             "uses " + ("l0_coefficient" if self.kind == "jumprelu" else "k"))
+        if self.kind != "jumprelu" and self.l0_coefficient != 0:
+            raise ValueError(f"l0_coefficient={self.l0_coefficient} applies to kind "
+                             f"'jumprelu' only")
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -65,19 +115,77 @@ class SAEConfig:
         _check_number(self.beta1, "beta1", lambda v: 0 <= v < 1, "in [0, 1)")
         _check_number(self.beta2, "beta2", lambda v: 0 <= v < 1, "in [0, 1)")
         _check_number(self.eps, "eps", lambda v: v > 0, "> 0")
-        if not isinstance(self.standardize, bool):
-            # ValueError, not TypeError: the CLI reports ValueErrors as argument errors.
-            raise ValueError(  # noqa: TRY004
-                f"standardize must be true or false, got {self.standardize!r}")
+        for name in ("standardize", "matryoshka_aux", "ste_to_input"):
+            if not isinstance(getattr(self, name), bool):
+                # ValueError, not TypeError: the CLI reports ValueErrors as argument errors.
+                raise ValueError(  # noqa: TRY004
+                    f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.aux_coefficient is not None:
+            _check_number(self.aux_coefficient, "aux_coefficient", lambda v: v >= 0, ">= 0")
+            if self.kind == "relu" and self.aux_coefficient != 0:
+                raise ValueError("aux_coefficient applies to kinds " + ", ".join(AUX_KINDS)
+                                 + "; kind 'relu' has no AuxK loss")
+        for name in ("aux_k", "dead_window"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1 or none, got {value!r}")
+        _check_number(self.threshold_lr, "threshold_lr", lambda v: 0 < v <= 1, "in (0, 1]")
+        fractions = self.width_fractions
+        if (not isinstance(fractions, tuple) or not fractions
+                or any(isinstance(f, bool) or not isinstance(f, (int, float))
+                       or not math.isfinite(f) for f in fractions)
+                or any(not 0 < f <= 1 for f in fractions)
+                or any(a >= b for a, b in itertools.pairwise(fractions))
+                or fractions[-1] != 1):
+            raise ValueError(f"width_fractions must be increasing numbers in (0, 1] ending "
+                             f"at 1, got {fractions!r}")
+        if self.sparsity not in SPARSITY_PENALTIES:
+            raise ValueError(f"sparsity must be one of {SPARSITY_PENALTIES}, got "
+                             f"{self.sparsity!r}")
+        _check_number(self.tanh_scale, "tanh_scale", lambda v: v > 0, "> 0")
+        _check_number(self.bandwidth, "bandwidth", lambda v: v > 0, "> 0")
+        _check_number(self.threshold_init, "threshold_init", lambda v: v >= 0, ">= 0")
+        if self.ste_to_input:
+            raise ValueError("ste_to_input is not implemented: the threshold gradients reach "
+                             "the thresholds only")
 
+    # ------------------------------------------------------------------ derived settings
     def n_latents(self, dim: int) -> int:
         """Dictionary size for inputs of dimension ``dim``; validates k against it."""
         n_latents = max(1, round(self.dict_ratio * dim))
-        if self.kind == "topk" and self.k > n_latents:
+        if self.kind in K_KINDS and self.k > n_latents:
             raise ValueError(f"k={self.k} exceeds the dictionary size {n_latents} "
                              f"(dict_ratio {self.dict_ratio} x dimension {dim})")
         return n_latents
 
+    def level_ends(self, n_latents: int) -> tuple[int, ...]:
+        """The Matryoshka prefix widths (ascending, the last n_latents); (n_latents,) for
+        every other kind.  ValueError if two fractions round to the same width."""
+        if self.kind != "matryoshka":
+            return (n_latents,)
+        ends = tuple(max(1, round(f * n_latents)) for f in self.width_fractions)
+        if any(a >= b for a, b in itertools.pairwise(ends)):
+            raise ValueError(f"width_fractions {self.width_fractions} give prefix widths "
+                             f"{ends} of {n_latents} latents: two are equal")
+        return ends
+
+    def aux_alpha(self) -> float:
+        """The AuxK coefficient in force (the kind's default when ``aux_coefficient`` is
+        none)."""
+        if self.aux_coefficient is not None:
+            return float(self.aux_coefficient)
+        return DEFAULT_AUX_COEFFICIENT.get(self.kind, 0.0)
+
+    def sparsity_label(self) -> str:
+        """``l1 2``, ``k 8`` or ``lambda 0.3``: the swept setting of this SAE."""
+        if self.kind == "relu":
+            return f"l1 {self.l1:g}"
+        if self.kind == "jumprelu":
+            return f"lambda {self.l0_coefficient:g}"
+        return f"k {self.k}"
+
+    # ------------------------------------------------------------------ round trip
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -87,10 +195,36 @@ class SAEConfig:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"unknown SAE config keys {unknown}; known keys {sorted(names)}")
+        data = dict(data)
+        if isinstance(data.get("width_fractions"), list):
+            data["width_fractions"] = tuple(data["width_fractions"])
         return cls(**data)
 
     def replace(self, **changes) -> SAEConfig:
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The settings a sweep varies: one SAE per dictionary size x sparsity value of the kind.
+
+    Attributes
+    ----------
+    dict_ratios : dictionary sizes as multiples of d.
+    l1 : L1 coefficients (kind relu).
+    k : active latents per point (kinds topk, batchtopk, matryoshka).
+    l0_coefficient : JumpReLU penalty coefficients (kind jumprelu).
+    """
+
+    dict_ratios: tuple[float, ...] = setting((8.0,), "dictionary sizes as multiples of d",
+                                             metavar="R[,R...]")
+    l1: tuple[float, ...] = setting((), "L1 coefficients, one SAE each (kind relu)",
+                                    metavar="L1[,L1...]")
+    k: tuple[int, ...] = setting((), "active latents per point, one SAE each (topk, "
+                                     "batchtopk, matryoshka)", metavar="K[,K...]")
+    l0_coefficient: tuple[float, ...] = setting(
+        (), "JumpReLU L0 penalty coefficients, one SAE each (kind jumprelu)",
+        metavar="LAMBDA[,...]")
 
 
 def _check_number(value, name: str, ok, requirement: str) -> None:
@@ -100,22 +234,25 @@ def _check_number(value, name: str, ok, requirement: str) -> None:
         raise ValueError(f"{name} must be a finite number {requirement}, got {value!r}")
 
 
-def sweep_configs(base: SAEConfig, dict_ratios: list[float], l1_values: list[float] | None = None,
-                  k_values: list[int] | None = None) -> list[SAEConfig]:
-    """Every (dict_ratio, l1) pair for kind ``relu`` or (dict_ratio, k) pair for ``topk``.
+def sweep_configs(base: SAEConfig, dict_ratios, l1_values=None, k_values=None,
+                  l0_values=None) -> list[SAEConfig]:
+    """Every (dict_ratio, sparsity value) pair of ``base.kind``: l1 for relu, k for topk,
+    batchtopk and matryoshka, l0_coefficient for jumprelu.
 
     Ordered by dictionary size, then sparsity setting, the order of the sweep's table rows.
     """
     if not dict_ratios:
         raise ValueError("dict_ratios must list at least one dictionary size")
-    if base.kind == "relu":
-        if k_values:
-            raise ValueError("k values apply to kind 'topk'; kind 'relu' sweeps l1")
-        if not l1_values:
-            raise ValueError("kind 'relu' needs at least one l1 value")
-        return [base.replace(dict_ratio=r, l1=l1) for r in dict_ratios for l1 in l1_values]
-    if l1_values:
-        raise ValueError("l1 values apply to kind 'relu'; kind 'topk' sweeps k")
-    if not k_values:
-        raise ValueError("kind 'topk' needs at least one k value")
-    return [base.replace(dict_ratio=r, k=k) for r in dict_ratios for k in k_values]
+    given = {"l1": list(l1_values or ()), "k": list(k_values or ()),
+             "l0_coefficient": list(l0_values or ())}
+    own = ("l1" if base.kind == "relu" else "l0_coefficient" if base.kind == "jumprelu"
+           else "k")
+    kinds_of = {"l1": "relu", "k": "topk", "l0_coefficient": "jumprelu"}
+    for name, values in given.items():
+        if name != own and values:
+            plural = "k values" if name == "k" else f"{name} values"
+            raise ValueError(f"{plural} apply to kind '{kinds_of[name]}'; kind "
+                             f"'{base.kind}' sweeps {own}")
+    if not given[own]:
+        raise ValueError(f"kind '{base.kind}' needs at least one {own} value")
+    return [base.replace(dict_ratio=r, **{own: v}) for r in dict_ratios for v in given[own]]

@@ -1,11 +1,18 @@
-"""Training sparse autoencoders (ReLU + L1, or TopK) with Adam, and encoding points with them.
+"""Training sparse autoencoders (ReLU + L1, TopK, BatchTopK, JumpReLU, Matryoshka BatchTopK)
+with Adam, and encoding points with them.
 
 The model (d inputs, m latents):
 
-    f(x)  = act(W_enc (x - b_dec) + b_enc)        act = ReLU, or TopK(k) followed by ReLU
-    x_hat = W_dec f + b_dec                       W_dec (d, m) with unit-norm columns
+    z     = W_enc (x - b_dec) + b_enc
+    a     = act(z)        ReLU; TopK(k) then ReLU; BatchTopK (the k B largest of a batch of B);
+                          z [z > theta_j] (JumpReLU; BatchTopK and Matryoshka at inference)
+    x_hat = W_dec a + b_dec                       W_dec (d, m) with unit-norm columns
     loss  = mean over the batch of |x - x_hat|^2 (summed over the d coordinates)
-            + l1 * sum_j f_j                       (ReLU kind only)
+            + l1 * sum_j a_j                       (relu)
+            + lambda * S(a)                        (jumprelu: step or tanh penalty)
+            + the other Matryoshka levels' |x - x_hat_i|^2, and the AuxK loss
+
+(``SAEConfig`` and ``docs/sae.md`` give every setting; SPEC-sae-hierarchy section 1.)
 
 Inputs are first standardised (``SAEConfig.standardize``).  The unit-norm constraint is kept
 the usual way: the gradient of each decoder column loses its component along the column before
@@ -25,8 +32,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -34,29 +40,38 @@ from scipy import sparse
 from percolation_tms import _progress
 from percolation_tms._rng import DOMAIN_SAE_BATCH, DOMAIN_SAE_INIT
 from percolation_tms.sae import _kernels
-from percolation_tms.sae.config import SAEConfig
+from percolation_tms.sae._kernels import ActivationRule, Entries, Levels, Parameters, Scratch
+from percolation_tms.sae._kernels import tuples as _t
+from percolation_tms.sae.config import AUX_KINDS, DEAD_WINDOW, SAEConfig
 
 ENCODE_CHUNK = 2048  # points per encoding pass: bounds the (chunk, m) scratch buffers
+THRESHOLD_KINDS = ("batchtopk", "jumprelu", "matryoshka")  # a = z [z > theta_j] at inference
+BATCH_KINDS = ("batchtopk", "matryoshka")  # codes chosen over the whole batch in training
 
-
-class Parameters(NamedTuple):
-    """Weights, one row per latent: enc (m, d) = W_enc; b_enc (m,); atoms (m, d) = W_dec^T
-    (the unit-norm dictionary atoms); b_dec (d,).  Also the layout of their gradients."""
-
-    enc: np.ndarray
-    b_enc: np.ndarray
-    atoms: np.ndarray
-    b_dec: np.ndarray
+__all__ = ["Encoding", "Parameters", "SAETrainResult", "SparseAutoencoder", "encode",
+           "initial_parameters", "loss_and_gradients", "train_sae"]
 
 
 @dataclass(frozen=True)
 class SparseAutoencoder:
     """A trained sparse autoencoder and the standardisation of its inputs.
 
-    params       weights (see ``Parameters``); ``W_enc`` (m, d) and ``W_dec`` (d, m) give the
-                 usual orientation.
-    input_mean   (d,) subtracted from raw inputs; input_scale (scalar) then divides them.
-    top_k        k of a TopK SAE, 0 for ReLU; l1 the L1 coefficient it was trained with.
+    Attributes
+    ----------
+    params : Parameters
+        Weights, one row per latent; ``W_enc`` (m, d) and ``W_dec`` (d, m) give the usual
+        orientation.
+    input_mean : float64 array (d,)
+        Subtracted from raw inputs; ``input_scale`` (scalar) then divides them.
+    top_k : int
+        k of a TopK SAE, 0 otherwise.
+    l1 : float
+        The L1 coefficient it was trained with (relu).
+    kind : str
+        One of ``config.KINDS``; empty means relu or topk, read from ``top_k``.
+    threshold : float64 array (m,) or None
+        theta_j of the threshold kinds (``batchtopk``, ``jumprelu``, ``matryoshka``): a_j =
+        z_j [z_j > theta_j]; zeros (None given) for the others.
     """
 
     params: Parameters
@@ -64,6 +79,17 @@ class SparseAutoencoder:
     input_scale: float
     top_k: int
     l1: float
+    kind: str = ""
+    threshold: np.ndarray | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", "topk" if self.top_k else "relu")
+        if self.threshold is None:
+            object.__setattr__(self, "threshold", np.zeros(self.n_latents))
+        else:
+            object.__setattr__(self, "threshold",
+                               np.ascontiguousarray(self.threshold, dtype=np.float64))
 
     @property
     def W_enc(self) -> np.ndarray:
@@ -85,26 +111,51 @@ class SparseAutoencoder:
         """Raw points (n, d) in the space the SAE works in (a new float64 C array)."""
         return np.ascontiguousarray((X - self.input_mean) / self.input_scale, dtype=np.float64)
 
+    def inference_rule(self) -> ActivationRule:
+        """The activation rule of ``encode``: BatchTopK and Matryoshka use their thresholds,
+        so a point's code never depends on the other points of its chunk."""
+        if self.kind == "topk":
+            mode = _t.MODE_TOPK
+        elif self.kind in THRESHOLD_KINDS:
+            mode = _t.MODE_THRESHOLD
+        else:
+            mode = _t.MODE_RELU
+        return ActivationRule(mode, self.top_k, self.l1, self.threshold, _t.PENALTY_NONE, 0.0,
+                              1.0, 0.0)
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``weights.npz`` (usual orientation: W_enc (m, d), W_dec (d, m))."""
         return {"W_enc": self.W_enc, "b_enc": self.params.b_enc, "W_dec": self.W_dec,
                 "b_dec": self.params.b_dec, "input_mean": self.input_mean,
                 "input_scale": np.float64(self.input_scale), "top_k": np.int64(self.top_k),
-                "l1": np.float64(self.l1)}
+                "l1": np.float64(self.l1), "kind": np.array(self.kind),
+                "threshold": self.threshold}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SparseAutoencoder:
+        """Inverse of :meth:`to_arrays` (``kind`` and ``threshold`` optional)."""
         params = Parameters(*(np.ascontiguousarray(a, dtype=np.float64) for a in (
             arrays["W_enc"], arrays["b_enc"], np.asarray(arrays["W_dec"]).T, arrays["b_dec"])))
+        kind = str(arrays["kind"]) if "kind" in arrays else ""
+        threshold = arrays.get("threshold", None)
         return cls(params, np.asarray(arrays["input_mean"], dtype=np.float64),
-                   float(arrays["input_scale"]), int(arrays["top_k"]), float(arrays["l1"]))
+                   float(arrays["input_scale"]), int(arrays["top_k"]), float(arrays["l1"]),
+                   kind, threshold)
 
 
 @dataclass(frozen=True)
-class TrainResult:
-    """sae; per epoch (E,): mean loss, mean squared error and mean L0 over the epoch's
-    minibatches (weighted by points), and seconds; total seconds of training (without
-    standardisation)."""
+class SAETrainResult:
+    """The outcome of :func:`train_sae`.
+
+    Attributes
+    ----------
+    sae : SparseAutoencoder
+    epoch_loss, epoch_mse, epoch_l0, epoch_seconds : float64 arrays (E,)
+        Per epoch: mean loss, mean squared error and mean L0 over the epoch's minibatches
+        (weighted by points), and seconds.
+    seconds : float
+        Total seconds of training (without standardisation).
+    """
 
     sae: SparseAutoencoder
     epoch_loss: np.ndarray
@@ -157,113 +208,285 @@ def initial_parameters(n_latents: int, dim: int, seed: int, b_dec: np.ndarray,
                       np.array(b_dec, dtype=np.float64))
 
 
+def one_level(n_latents: int) -> Levels:
+    return Levels(np.array([n_latents], dtype=np.int64), np.zeros(n_latents, dtype=np.int64))
+
+
+def nested_levels(ends) -> Levels:
+    """Levels of the prefix widths ``ends`` (ascending, the last = m)."""
+    ends = np.asarray(ends, dtype=np.int64)
+    latent_level = np.searchsorted(ends, np.arange(ends[-1]), side="right").astype(np.int64)
+    return Levels(ends, latent_level)
+
+
 # ---------------------------------------------------------------------------- one batch
 class _Buffers:
     """Scratch arrays of a forward/backward pass over up to ``n_rows`` points, and ``enc_t``,
     the transposed W_enc the forward pass reads (``load`` it from the parameters; a training
     step keeps it up to date)."""
 
-    def __init__(self, n_rows: int, dim: int, n_latents: int, with_grad: bool):
+    def __init__(self, n_rows: int, dim: int, n_latents: int, with_grad: bool,
+                 n_levels: int = 1, theta: bool = False, aux_groups: int = 0):
+        self.n_rows = n_rows
         self.enc_t = np.empty((dim, n_latents))
-        self.xc = np.empty((n_rows, dim))
-        self.pre = np.empty((n_rows, n_latents))
-        self.act_index = np.empty((n_rows, n_latents), dtype=np.int64)
-        self.act_value = np.empty((n_rows, n_latents))
-        self.act_grad = np.empty((n_rows, n_latents) if with_grad else (1, 1))
-        self.n_active = np.empty(n_rows, dtype=np.int64)
-        self.err = np.empty((n_rows, dim))
-        self.sq_err = np.empty(n_rows)
-        self.l1_norm = np.empty(n_rows)
+        level_err = np.empty((n_rows, n_levels, dim))
+        self.scratch = Scratch(
+            xc=np.empty((n_rows, dim)), pre=np.empty((n_rows, n_latents)),
+            act_index=np.empty((n_rows, n_latents), dtype=np.int64),
+            act_value=np.empty((n_rows, n_latents)),
+            act_grad=np.empty((n_rows, n_latents) if with_grad else (1, 1)),
+            n_active=np.empty(n_rows, dtype=np.int64),
+            err=level_err if n_levels == 1 else np.empty((n_rows, n_levels, dim)),
+            level_err=level_err, sq_err=np.empty(n_rows), l1_norm=np.empty(n_rows),
+            extra=np.zeros(n_rows),
+            theta_rows=np.empty((n_rows, n_latents) if theta else (1, 1)))
+        self.kth = np.empty(n_rows)
+        self.counts = np.empty(n_rows, dtype=np.int64)
         if with_grad:
-            self.offsets = np.empty(n_latents + 1, dtype=np.int64)
-            self.entry_row = np.empty(n_rows * n_latents, dtype=np.int64)
-            self.entry_slot = np.empty(n_rows * n_latents, dtype=np.int64)
-            self.grads = Parameters(np.empty((n_latents, dim)), np.empty(n_latents),
-                                    np.empty((n_latents, dim)), np.empty(dim))
+            self.entries = Entries(np.empty(n_latents + 1, dtype=np.int64),
+                                   np.empty(n_rows * n_latents, dtype=np.int64),
+                                   np.empty(n_rows * n_latents, dtype=np.int64))
+            self.grads = _zero_parameters(n_latents, dim)
+            self.grad_theta = np.zeros(n_latents)
+        self.aux_groups = aux_groups
+        if aux_groups:
+            self.aux_index = np.empty((n_rows, n_latents), dtype=np.int64)
+            self.aux_value = np.empty((n_rows, n_latents))
+            self.aux_grad = np.empty((n_rows, n_latents))
+            self.aux_n = np.zeros(n_rows, dtype=np.int64)
+            self.aux_err = np.empty((n_rows, aux_groups, dim))
+            self.aux_loss = np.zeros(n_rows)
+            self.aux_work = np.empty((n_rows, n_latents))
+            self.aux_entries = Entries(np.empty(n_latents + 1, dtype=np.int64),
+                                       np.empty(n_rows * n_latents, dtype=np.int64),
+                                       np.empty(n_rows * n_latents, dtype=np.int64))
+            self.aux_grads = _zero_parameters(n_latents, dim)
 
     def load(self, params: Parameters) -> None:
         self.enc_t[...] = params.enc.T
 
-    def forward(self, x, rows, params: Parameters, top_k: int, l1: float, with_grad: bool):
-        b = rows.shape[0]
-        _kernels.forward_rows(x, rows, self.enc_t, params.b_enc, params.atoms, params.b_dec,
-                              top_k, l1, with_grad, self.xc[:b], self.pre[:b],
-                              self.act_index[:b], self.act_value[:b],
-                              self.act_grad[:b] if with_grad else self.act_grad,
-                              self.n_active[:b], self.err[:b], self.sq_err[:b],
-                              self.l1_norm[:b])
+    def rows(self, b: int) -> Scratch:
+        """The scratch arrays of the first b rows (placeholders stay whole)."""
+        return Scratch(*(a[:b] if a.shape[0] == self.n_rows else a for a in self.scratch))
 
-    def backward(self, params: Parameters, n_rows: int,
-                 moments: tuple[Parameters, Parameters] | None = None,
-                 adam: np.ndarray | None = None) -> Parameters:
-        """Gradients of the batch's mean loss (after ``forward`` with_grad), in ``self.grads``;
-        with ``moments`` and ``adam`` also take the Adam step (and refresh ``enc_t``)."""
-        b, scale = n_rows, 1.0 / n_rows
-        grads = self.grads
-        update = moments is not None
-        m1, m2 = moments if update else (grads, grads)  # placeholders, unused without update
-        _kernels.latent_major(self.act_index[:b], self.n_active[:b], params.atoms.shape[0],
-                              self.offsets, self.entry_row, self.entry_slot)
-        _kernels.latent_gradients(self.xc[:b], self.act_value[:b], self.act_grad[:b],
-                                  self.err[:b], self.offsets, self.entry_row, self.entry_slot,
-                                  scale, grads.enc, grads.b_enc, grads.atoms)
-        # Reads enc_t before latent_update overwrites it.
-        _kernels.decoder_bias_step(self.err[:b], self.enc_t, grads.b_enc, scale, grads.b_dec,
-                                   update, params.b_dec, m1.b_dec, m2.b_dec,
-                                   adam if update else np.zeros(5))
-        if update:
-            _kernels.latent_update(params.enc, params.b_enc, params.atoms, grads.enc,
-                                   grads.b_enc, grads.atoms, m1.enc, m1.b_enc, m1.atoms,
-                                   m2.enc, m2.b_enc, m2.atoms, adam, self.enc_t)
-        return grads
-
-    def batch_loss(self, n_rows: int, l1: float) -> float:
-        return float(self.sq_err[:n_rows].sum() + l1 * self.l1_norm[:n_rows].sum()) / n_rows
+    # the scratch arrays by name, for readers of a finished pass
+    def __getattr__(self, name):
+        if name in Scratch._fields:
+            return getattr(self.scratch, name)
+        raise AttributeError(name)
 
 
-def loss_and_gradients(params: Parameters, x: np.ndarray, top_k: int = 0, l1: float = 0.0
-                       ) -> tuple[float, Parameters]:
-    """Mean loss over the points x (n, d) (already standardised) and its gradient with respect
-    to every parameter (unconstrained: before the unit-norm projection).  The training step
-    uses the same kernels."""
-    x = as_points(x, "x")
-    n_latents, dim = params.atoms.shape
-    buffers = _Buffers(x.shape[0], dim, n_latents, with_grad=True)
-    buffers.load(params)
-    buffers.forward(x, np.arange(x.shape[0], dtype=np.int64), params, top_k, l1,
-                    with_grad=True)
-    grads = buffers.backward(params, x.shape[0])
-    return buffers.batch_loss(x.shape[0], l1), grads
+def _zero_parameters(n_latents: int, dim: int) -> Parameters:
+    return Parameters(np.zeros((n_latents, dim)), np.zeros(n_latents),
+                      np.zeros((n_latents, dim)), np.zeros(dim))
 
 
 class _Trainer:
-    """The state of one training run: parameters, Adam moments, step count, buffers."""
+    """The state of one training run: parameters, Adam moments, thresholds, dead-latent
+    counters, step count, buffers.
 
-    def __init__(self, params: Parameters, config: SAEConfig, batch_size: int):
+    Parameters
+    ----------
+    params : Parameters, trained in place.
+    config : SAEConfig
+    batch_size : rows of the largest batch.
+    steps_per_epoch : sets the default dead-latent window (min(1000, steps per epoch)).
+    """
+
+    def __init__(self, params: Parameters, config: SAEConfig, batch_size: int,
+                 steps_per_epoch: int = DEAD_WINDOW):
         self.params = params
         self.config = config
-        self.moments = tuple(Parameters(*(np.zeros_like(p) for p in params)) for _ in "12")
-        self.step = 0
+        kind = config.kind
         n_latents, dim = params.atoms.shape
-        self.buffers = _Buffers(batch_size, dim, n_latents, with_grad=True)
+        self.moments = tuple(Parameters(*(np.zeros_like(p) for p in params)) for _ in "12")
+        self.theta_moments = (np.zeros(n_latents), np.zeros(n_latents))
+        self.step = 0
+        self.top_k = config.k if kind == "topk" else 0
+        self.levels = (nested_levels(config.level_ends(n_latents)) if kind == "matryoshka"
+                       else one_level(n_latents))
+        self.threshold = np.full(n_latents, config.threshold_init if kind == "jumprelu"
+                                 else 0.0)
+        self.batch_threshold = 0.0  # BatchTopK's running theta
+        mode = {"relu": _t.MODE_RELU, "topk": _t.MODE_TOPK, "jumprelu": _t.MODE_THRESHOLD,
+                "batchtopk": _t.MODE_GIVEN, "matryoshka": _t.MODE_GIVEN}[kind]
+        penalty = ({"step": _t.PENALTY_STEP, "tanh": _t.PENALTY_TANH}[config.sparsity]
+                   if kind == "jumprelu" else _t.PENALTY_NONE)
+        self.rule = ActivationRule(mode, self.top_k, config.l1, self.threshold, penalty,
+                                   config.l0_coefficient, config.tanh_scale,
+                                   config.bandwidth if kind == "jumprelu" else 0.0)
+        # AuxK: groups of latents (one, or one per Matryoshka level) and the level whose
+        # residual each group reconstructs.
+        self.aux_alpha = config.aux_alpha() if kind in AUX_KINDS else 0.0
+        self.k_aux = config.aux_k or max(1, dim // 2)
+        self.dead_window = config.dead_window or min(DEAD_WINDOW, steps_per_epoch)
+        self.since_fired = np.zeros(n_latents, dtype=np.int64)
+        self.dead_override = None  # a fixed dead mask (m,) bool, for tests of the AuxK loss
+        ends = self.levels.end
+        if kind == "matryoshka" and config.matryoshka_aux:
+            self.aux_bounds = np.concatenate([[0], ends]).astype(np.int64)
+            self.aux_group_level = np.arange(ends.size, dtype=np.int64)
+        else:
+            self.aux_bounds = np.array([0, n_latents], dtype=np.int64)
+            self.aux_group_level = np.array([ends.size - 1], dtype=np.int64)
+        self.aux_latent_group = (np.searchsorted(self.aux_bounds[1:], np.arange(n_latents),
+                                                 side="right").astype(np.int64))
+        self.buffers = _Buffers(batch_size, dim, n_latents, with_grad=True,
+                                n_levels=ends.size, theta=kind == "jumprelu",
+                                aux_groups=self.aux_group_level.size if self.aux_alpha > 0
+                                else 0)
         self.buffers.load(params)
-        self.top_k = config.k if config.kind == "topk" else 0
+
+    def dead_mask(self) -> np.ndarray:
+        if self.dead_override is not None:
+            return self.dead_override
+        return self.since_fired > self.dead_window
+
+    def evaluate(self, x: np.ndarray, rows: np.ndarray, update: bool) -> float:
+        """Forward and backward pass on x[rows]; with ``update`` one Adam step.  Returns the
+        batch's mean loss before the step; gradients stay in the buffers."""
+        config, buffers, params = self.config, self.buffers, self.params
+        b = rows.shape[0]
+        scratch = buffers.rows(b)
+        kept_low = 0.0
+        if config.kind in BATCH_KINDS:
+            _kernels.preactivations(x, rows, buffers.enc_t, params, scratch)
+            kept_low = _kernels.batch_top_k(scratch.pre, config.k, config.k * b,
+                                            scratch.act_index, scratch.n_active,
+                                            buffers.kth[:b], buffers.counts[:b])
+        _kernels.forward_rows(x, rows, buffers.enc_t, params, self.rule, self.levels, True,
+                              scratch)
+        aux = self._aux(b, scratch) if buffers.aux_groups else False
+        scale = 1.0 / b
+        grads = buffers.grads
+        _kernels.latent_major(scratch.act_index, scratch.n_active, params.atoms.shape[0],
+                              *buffers.entries)
+        _kernels.latent_gradients(scratch.xc, scratch.act_value, scratch.act_grad,
+                                  scratch.err, self.levels.latent_level, buffers.entries,
+                                  scale, grads)
+        if aux:
+            _kernels.latent_major(buffers.aux_index[:b], buffers.aux_n[:b],
+                                  params.atoms.shape[0], *buffers.aux_entries)
+            _kernels.latent_gradients(scratch.xc, buffers.aux_value[:b], buffers.aux_grad[:b],
+                                      buffers.aux_err[:b], self.aux_latent_group,
+                                      buffers.aux_entries, scale, buffers.aux_grads)
+            grads.enc[...] += buffers.aux_grads.enc
+            grads.b_enc[...] += buffers.aux_grads.b_enc
+            grads.atoms[...] += buffers.aux_grads.atoms
+        m1, m2 = self.moments
+        adam = (_kernels.adam_constants(config.lr, config.beta1, config.beta2, config.eps,
+                                        self.step) if update else np.zeros(5))
+        # Reads enc_t before latent_update overwrites it.
+        _kernels.decoder_bias_step(scratch.err, buffers.enc_t, grads, scale, update, params,
+                                   m1, m2, adam)
+        if config.kind == "jumprelu":
+            _kernels.threshold_gradients(scratch.theta_rows, scale, buffers.grad_theta)
+        if update:
+            _kernels.latent_update(params, grads, m1, m2, adam, buffers.enc_t)
+            if config.kind == "jumprelu":
+                _kernels.threshold_update(self.threshold, buffers.grad_theta,
+                                          *self.theta_moments, adam)
+            fired = np.diff(buffers.entries.offsets) > 0
+            self.since_fired += 1
+            self.since_fired[fired] = 0
+            if config.kind in BATCH_KINDS and kept_low > 0.0:
+                eta = config.threshold_lr
+                self.batch_threshold = (1.0 - eta) * self.batch_threshold + eta * kept_low
+        loss = float(scratch.sq_err.sum() + config.l1 * scratch.l1_norm.sum())
+        if config.kind not in ("relu", "topk"):
+            loss += float(scratch.extra.sum())
+        if aux:
+            loss += float(buffers.aux_loss[:b].sum())
+        return loss / b
+
+    def _aux(self, b: int, scratch: Scratch) -> bool:
+        """The AuxK pass over the dead latents; False when none is dead."""
+        dead = self.dead_mask()
+        if not dead.any():
+            return False
+        buffers = self.buffers
+        dead_latent = np.flatnonzero(dead).astype(np.int64)
+        group = self.aux_latent_group[dead_latent]
+        n_groups = self.aux_group_level.size
+        dead_indptr = np.zeros(n_groups + 1, dtype=np.int64)
+        np.cumsum(np.bincount(group, minlength=n_groups), out=dead_indptr[1:])
+        n_dead = np.diff(dead_indptr)
+        group_scale = self.aux_alpha * np.minimum(n_dead / self.k_aux, 1.0)
+        _kernels.aux_rows(scratch.pre, scratch.level_err, self.params.atoms, dead_indptr,
+                          dead_latent, self.aux_group_level, group_scale, self.k_aux,
+                          buffers.aux_index[:b], buffers.aux_value[:b], buffers.aux_grad[:b],
+                          buffers.aux_n[:b], buffers.aux_err[:b], buffers.aux_loss[:b],
+                          buffers.aux_work[:b])
+        return True
 
     def train_step(self, x: np.ndarray, rows: np.ndarray) -> float:
         """One Adam step on the points x[rows] (x standardised, rows int64 of at most the
         batch size), in place.  Returns the batch's mean loss before the step."""
-        config = self.config
         self.step += 1
-        self.buffers.forward(x, rows, self.params, self.top_k, config.l1, with_grad=True)
-        adam = _kernels.adam_constants(config.lr, config.beta1, config.beta2, config.eps,
-                                       self.step)
-        self.buffers.backward(self.params, rows.shape[0], self.moments, adam)
-        return self.buffers.batch_loss(rows.shape[0], config.l1)
+        return self.evaluate(x, rows, update=True)
+
+    def sae(self, mean: np.ndarray, scale: float) -> SparseAutoencoder:
+        kind = self.config.kind
+        threshold = (np.full(self.params.atoms.shape[0], self.batch_threshold)
+                     if kind in BATCH_KINDS else self.threshold.copy())
+        return SparseAutoencoder(self.params, mean, scale, self.top_k, self.config.l1, kind,
+                                 threshold)
+
+
+def loss_and_gradients(params: Parameters, x: np.ndarray, top_k: int = 0, l1: float = 0.0,
+                       *, config: SAEConfig | None = None, threshold: np.ndarray | None = None,
+                       dead: np.ndarray | None = None):
+    """Mean loss over the points x (n, d) (already standardised, one batch) and its gradient
+    with respect to every parameter (unconstrained: before the unit-norm projection).  The
+    training step uses the same kernels.
+
+    Parameters
+    ----------
+    params : Parameters
+    x : float64 (n, d)
+    top_k, l1 : the relu / topk SAE (ignored when ``config`` is given).
+    config : SAEConfig, optional
+        Any kind; then the result is (loss, grads, grad_threshold (m,)).
+    threshold : float64 (m,), optional
+        JumpReLU thresholds (default ``config.threshold_init``).
+    dead : bool (m,), optional
+        The dead latents of the AuxK loss (default: none dead).
+
+    Returns
+    -------
+    (loss, grads) or, with ``config``, (loss, grads, grad_threshold).
+    """
+    x = as_points(x, "x")
+    full = config is not None
+    if config is None:
+        config = SAEConfig(kind="topk", k=top_k) if top_k else SAEConfig(kind="relu", l1=l1)
+    trainer = _Trainer(Parameters(*(np.array(p, dtype=np.float64) for p in params)), config,
+                       x.shape[0])
+    if threshold is not None:
+        trainer.threshold[:] = threshold
+    trainer.dead_override = (np.zeros(params.atoms.shape[0], dtype=bool) if dead is None
+                             else np.asarray(dead, dtype=bool))
+    loss = trainer.evaluate(x, np.arange(x.shape[0], dtype=np.int64), update=False)
+    grads = trainer.buffers.grads
+    if full:
+        return loss, grads, trainer.buffers.grad_theta.copy()
+    return loss, grads
 
 
 # ---------------------------------------------------------------------------- training
-def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
-    """Train one sparse autoencoder on the points X (n, d) as ``config`` says."""
+def train_sae(X, config: SAEConfig, log_prefix: str = "") -> SAETrainResult:
+    """Train one sparse autoencoder on the points X.
+
+    Parameters
+    ----------
+    X : array (n, d) of real numbers
+    config : SAEConfig
+    log_prefix : put before every progress line.
+
+    Returns
+    -------
+    SAETrainResult
+    """
     X = as_points(X)
     n, dim = X.shape
     n_latents = config.n_latents(dim)
@@ -272,10 +495,10 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
     else:
         mean, scale = np.zeros(dim), 1.0
     x = np.ascontiguousarray((X - mean) / scale)
-    encoder_scale = 2.0 * dim / n_latents if config.kind == "relu" else 1.0
+    encoder_scale = 2.0 * dim / n_latents if config.kind in ("relu", "jumprelu") else 1.0
     params = initial_parameters(n_latents, dim, config.seed, x.mean(axis=0), encoder_scale)
     batch = min(config.batch_size, n)
-    trainer = _Trainer(params, config, batch)
+    trainer = _Trainer(params, config, batch, steps_per_epoch=-(-n // batch))
 
     epoch_loss, epoch_mse, epoch_l0, epoch_seconds = (np.empty(config.epochs) for _ in range(4))
     start_time = time.perf_counter()
@@ -300,19 +523,32 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> TrainResult:
                       f"{epoch_loss[epoch]:.4g}, mse {epoch_mse[epoch]:.4g}, "
                       f"L0 {epoch_l0[epoch]:.1f} ({epoch_seconds[epoch]:.2f} s)")
     seconds = time.perf_counter() - start_time
-    sae = SparseAutoencoder(params, mean, scale, trainer.top_k, config.l1)
-    return TrainResult(sae, epoch_loss, epoch_mse, epoch_l0, epoch_seconds, seconds)
+    sae = trainer.sae(mean, scale)
+    return SAETrainResult(sae, epoch_loss, epoch_mse, epoch_l0, epoch_seconds, seconds)
 
 
 # ---------------------------------------------------------------------------- encoding
 def encode(sae: SparseAutoencoder, X, chunk: int = ENCODE_CHUNK) -> Encoding:
-    """Activations and reconstruction quality of the raw points X (n, d), in chunks."""
+    """Activations and reconstruction quality of the raw points X, in chunks.
+
+    Parameters
+    ----------
+    sae : SparseAutoencoder
+    X : array (n, d) of raw points (``sae.standardized`` is applied).
+    chunk : points per pass (bounds the scratch memory; codes do not depend on it).
+
+    Returns
+    -------
+    Encoding
+    """
     X = as_points(X)
     if X.shape[1] != sae.dim:
         raise ValueError(f"X has dimension {X.shape[1]}, the SAE expects {sae.dim}")
     n = X.shape[0]
     buffers = _Buffers(min(chunk, n), sae.dim, sae.n_latents, with_grad=False)
     buffers.load(sae.params)
+    rule = sae.inference_rule()
+    levels = one_level(sae.n_latents)
     centre = X.mean(axis=0)
     sq_err = np.empty(n)
     counts = np.empty(n, dtype=np.int64)
@@ -321,16 +557,17 @@ def encode(sae: SparseAutoencoder, X, chunk: int = ENCODE_CHUNK) -> Encoding:
     for lo in range(0, n, chunk):
         x = sae.standardized(X[lo:lo + chunk])
         b = x.shape[0]
-        buffers.forward(x, np.arange(b, dtype=np.int64), sae.params, sae.top_k, sae.l1,
-                        with_grad=False)
-        sq_err[lo:lo + b] = buffers.sq_err[:b]
-        active = buffers.n_active[:b]
+        scratch = buffers.rows(b)
+        _kernels.forward_rows(x, np.arange(b, dtype=np.int64), buffers.enc_t, sae.params,
+                              rule, levels, False, scratch)
+        sq_err[lo:lo + b] = scratch.sq_err
+        active = scratch.n_active
         counts[lo:lo + b] = active
         row_start = np.zeros(b, dtype=np.int64)
         np.cumsum(active[:-1], out=row_start[1:])
         indices.append(np.empty(int(active.sum()), dtype=np.int64))
         data.append(np.empty(int(active.sum())))
-        _kernels.compact_rows(buffers.act_index[:b], buffers.act_value[:b], active, row_start,
+        _kernels.compact_rows(scratch.act_index, scratch.act_value, active, row_start,
                               indices[-1], data[-1])
         total_var += float((((X[lo:lo + b] - centre) / sae.input_scale) ** 2).sum())
     indptr = np.zeros(n + 1, dtype=np.int64)
