@@ -25,6 +25,11 @@ class Section:
 
 
 TOY = "percolation_tms.toymodels.config:ToyConfig"
+SAE = "percolation_tms.sae.config:SAEConfig"
+SWEEP = "percolation_tms.sae.config:SweepConfig"
+SCORING = "percolation_tms.sae.cli:ScoringConfig"
+SYNTHETIC = "percolation_tms.sae.synthetic:SyntheticConfig"
+HIERARCHY = "percolation_tms.sae.hierarchy:HierarchyConfig"
 SECTIONS = {
     ("percolation",): Section("percolation_tms.dataset.config:DatasetConfig", {
         "datasets": "the (mode, sizes, dims, seeds) grid: one dataset per combination",
@@ -43,6 +48,27 @@ SECTIONS = {
                      "default is the synthetic sweep's 5",
          "seeds": "the workflow trains three seeds, the command one"},
         {"percolation_features": "features.npz", "n_features": 40}),
+    ("sae", "percolation"): Section(
+        SAE + "," + SWEEP + "," + SCORING, {"dataset": "which dataset", "kinds": "one job per kind"},
+        {"epochs": "two epochs over 100k points in the workflow; the command's default is 5",
+         "dict_ratios": "the workflow sweeps 0.5, 2 and 8 d",
+         "l1": "the sweeps' values", "k": "the sweeps' values",
+         "l0_coefficient": "the sweeps' values",
+         "min_feature_points": "the workflow scores the features an SAE of that size can hold "
+                               "(>= 64 points); the command scores every feature"}),
+    ("sae", "synthetic"): Section(
+        SAE + "," + SWEEP + "," + SYNTHETIC, {"kinds": "one job per kind"},
+        {"dict_ratios": "the dictionary-size sweep", "l1": "the sweeps' values",
+         "k": "the sweeps' values", "l0_coefficient": "the sweeps' values",
+         "n_samples": "the command derives the size from the structure",
+         "dim": "the command derives it from the structure",
+         "n_features": "the command derives it from the structure"}),
+    ("sae", "hierarchy"): Section(
+        SAE + "," + SWEEP + "," + HIERARCHY, {"kinds": "one job per kind"},
+        {"dict_ratios": "width 128 = 2 d", "l1": "the sweeps' values",
+         "k": "the sweeps' values", "l0_coefficient": "the sweeps' values",
+         "epochs": "20 passes over 50,000 points", "n_samples": "50,000 points keep the "
+                                                               "default run short"}),
     ("toy_models", "phase_diagram"): Section(
         "percolation_tms.toymodels.config:PhaseDiagramConfig"),
     ("persian_rug",): Section("percolation_tms.persianrug.config:PersianRugConfig"),
@@ -75,11 +101,12 @@ def _same(schema_default, dataclass_default) -> bool:
 def test_every_key_is_a_setting_with_the_dataclass_default(path):
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     section = SECTIONS[path]
-    cls = _dataclass(section.config_class)
-    fields = {field.name: field for field in dataclasses.fields(cls)}
+    classes = [_dataclass(reference) for reference in section.config_class.split(",")]
+    fields = {field.name: field for cls in reversed(classes)
+              for field in dataclasses.fields(cls)}
     # the defaults as the dataclass resolves them (e.g. importance 1.0 with percolation
     # features), where it can be built from defaults alone
-    resolved = cls(**section.resolved_for) if all(
+    resolved = classes[0](**section.resolved_for) if len(classes) == 1 and all(
         f.default is not dataclasses.MISSING or f.name in section.resolved_for
         for f in fields.values()) else None
     keys = _schema_section(schema, path)

@@ -21,11 +21,12 @@ from matplotlib.ticker import MaxNLocator
 
 from percolation_tms.figures import prepare, style
 from percolation_tms.figures.inputs import ToyModel
+from percolation_tms.toymodels.measure import REPRESENTED_ABOVE
 
 # The fractions at which dimensions per feature stick (Elhage et al. 2022): one feature per
 # dimension, tetrahedra, triangles, antipodal pairs, pentagons.
 STICKY_FRACTIONS = (Fraction(1), Fraction(3, 4), Fraction(2, 3), Fraction(1, 2), Fraction(2, 5))
-REPRESENTED_NORM = 0.5  # ||W_i|| above this counts as represented (the spec's threshold)
+REPRESENTED_NORM = REPRESENTED_ABOVE  # the stage's threshold: a norm above it is represented
 HEATMAP_QUANTILE = 0.99  # of |values|, the colour limit of a row of heatmaps
 
 
