@@ -49,7 +49,8 @@ SECTIONS = {
          "seeds": "the workflow trains three seeds, the command one"},
         {"percolation_features": "features.npz", "n_features": 40}),
     ("sae", "percolation"): Section(
-        SAE + "," + SWEEP + "," + SCORING, {"dataset": "which dataset", "kinds": "one job per kind"},
+        SAE + "," + SWEEP + "," + SCORING,
+        {"dataset": "which dataset", "kinds": "one job per kind"},
         {"epochs": "two epochs over 100k points in the workflow; the command's default is 5",
          "dict_ratios": "the workflow sweeps 0.5, 2 and 8 d",
          "l1": "the sweeps' values", "k": "the sweeps' values",
