@@ -96,7 +96,7 @@ class PersianRugConfig:
         (8192,), "n of the cells with the rug and the Gaussian limit only (empty: none)")
     ratios: tuple[float, ...] = setting((0.125, 0.25, 0.5),
                                         "target m/n; m = max(1, int(n r))")
-    probabilities: tuple[float, ...] = setting((0.02, 0.1, 0.4),
+    probabilities: tuple[float, ...] = setting((0.02, 0.1),
                                                "p, the probability a feature is on")
     seeds: tuple[int, ...] = setting((0,), "model seeds: one trained model and one rug per "
                                      "(n, m, p, seed)")
