@@ -12,7 +12,7 @@ ONE_GROUP = {"mode": "distribution", "sizes": [100], "dims": [4], "seeds": [0]}
 BAD_CONFIGS = [
     ("unknown top-level key", {"toy_model": {}},
      ["- unknown key toy_model", "did you mean toy_models?",
-      "allowed in the top level: basins, percolation, sae, toy_models"]),
+      "allowed in the top level: basins, percolation, persian_rug, sae, toy_models"]),
     ("unknown nested key", {"percolation": {"n_points": 10}},
      ["- unknown key percolation.n_points", "allowed in percolation: binary, compress,"]),
     ("misspelt nested key", {"toy_models": {"synthetic": {"stepz": 10}}},

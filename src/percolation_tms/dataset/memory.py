@@ -17,8 +17,10 @@ import os
 from pathlib import Path
 
 #: Python with numpy, scipy, pandas and numba loaded, and the kernels' code: the peak of a
-#: command on a tiny dataset.
-INTERPRETER_BYTES = 200 * 2**20
+#: command on a tiny dataset.  Measured 244 MB for ``generate`` at N = 500 in the development
+#: environment and about 60 MB more in a fresh CI environment (the command loads every
+#: stage's options at start-up); 320 MB bounds both.
+INTERPRETER_BYTES = 320 * 2**20
 
 #: The fit plus 3 %: the measured peaks scatter by about 1 % around it.
 FIT_MARGIN = 1.03
