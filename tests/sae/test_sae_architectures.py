@@ -129,8 +129,8 @@ def test_batch_top_k_keeps_the_largest_floor_kb_entries():
     for k in (1, 2, 5):
         act_index = np.zeros((16, 30), dtype=np.int64)
         n_active = np.zeros(16, dtype=np.int64)
-        low = _kernels.batch_top_k(pre, k, 16 * k, act_index, n_active, np.empty(16),
-                                   np.empty(16, dtype=np.int64))
+        low = _kernels.batch_top_k(pre, k, 16 * k, act_index, n_active,
+                                   _kernels.batch_work(16, 30))
         got = np.zeros_like(pre)
         for r in range(16):
             got[r, act_index[r, :n_active[r]]] = pre[r, act_index[r, :n_active[r]]]
@@ -141,7 +141,7 @@ def test_batch_top_k_keeps_the_largest_floor_kb_entries():
     few[0, 0], few[5, 3] = 1.0, 2.0  # fewer positive entries than k B: all of them
     n_active = np.zeros(16, dtype=np.int64)
     _kernels.batch_top_k(few, 2, 32, np.zeros((16, 30), dtype=np.int64), n_active,
-                         np.empty(16), np.empty(16, dtype=np.int64))
+                         _kernels.batch_work(16, 30))
     assert n_active.sum() == 2
 
 

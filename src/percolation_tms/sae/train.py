@@ -221,14 +221,11 @@ def nested_levels(ends) -> Levels:
 
 # ---------------------------------------------------------------------------- one batch
 class _Buffers:
-    """Scratch arrays of a forward/backward pass over up to ``n_rows`` points, and ``enc_t``,
-    the transposed W_enc the forward pass reads (``load`` it from the parameters; a training
-    step keeps it up to date)."""
+    """Scratch arrays of a forward/backward pass over up to ``n_rows`` points."""
 
     def __init__(self, n_rows: int, dim: int, n_latents: int, with_grad: bool,
                  n_levels: int = 1, theta: bool = False, aux_groups: int = 0):
         self.n_rows = n_rows
-        self.enc_t = np.empty((dim, n_latents))
         level_err = np.empty((n_rows, n_levels, dim))
         self.scratch = Scratch(
             xc=np.empty((n_rows, dim)), pre=np.empty((n_rows, n_latents)),
@@ -240,8 +237,7 @@ class _Buffers:
             level_err=level_err, sq_err=np.empty(n_rows), l1_norm=np.empty(n_rows),
             extra=np.zeros(n_rows),
             theta_rows=np.empty((n_rows, n_latents) if theta else (1, 1)))
-        self.kth = np.empty(n_rows)
-        self.counts = np.empty(n_rows, dtype=np.int64)
+        self.batch_work = None  # BatchTopK's scratch, allocated on first use
         if with_grad:
             self.entries = Entries(np.empty(n_latents + 1, dtype=np.int64),
                                    np.empty(n_rows * n_latents, dtype=np.int64),
@@ -261,9 +257,6 @@ class _Buffers:
                                        np.empty(n_rows * n_latents, dtype=np.int64),
                                        np.empty(n_rows * n_latents, dtype=np.int64))
             self.aux_grads = _zero_parameters(n_latents, dim)
-
-    def load(self, params: Parameters) -> None:
-        self.enc_t[...] = params.enc.T
 
     def rows(self, b: int) -> Scratch:
         """The scratch arrays of the first b rows (placeholders stay whole)."""
@@ -307,6 +300,7 @@ class _Trainer:
                        else one_level(n_latents))
         self.threshold = np.full(n_latents, config.threshold_init if kind == "jumprelu"
                                  else 0.0)
+        self.zeros = np.zeros(n_latents)
         self.batch_threshold = 0.0  # BatchTopK's running theta
         mode = {"relu": _t.MODE_RELU, "topk": _t.MODE_TOPK, "jumprelu": _t.MODE_THRESHOLD,
                 "batchtopk": _t.MODE_GIVEN, "matryoshka": _t.MODE_GIVEN}[kind]
@@ -335,7 +329,6 @@ class _Trainer:
                                 n_levels=ends.size, theta=kind == "jumprelu",
                                 aux_groups=self.aux_group_level.size if self.aux_alpha > 0
                                 else 0)
-        self.buffers.load(params)
 
     def dead_mask(self) -> np.ndarray:
         if self.dead_override is not None:
@@ -350,12 +343,17 @@ class _Trainer:
         scratch = buffers.rows(b)
         kept_low = 0.0
         if config.kind in BATCH_KINDS:
-            _kernels.preactivations(x, rows, buffers.enc_t, params, scratch)
+            _kernels.preactivations(x, rows, params, scratch)
+            if buffers.batch_work is None:
+                buffers.batch_work = _kernels.batch_work(buffers.n_rows, params.atoms.shape[0])
             kept_low = _kernels.batch_top_k(scratch.pre, config.k, config.k * b,
                                             scratch.act_index, scratch.n_active,
-                                            buffers.kth[:b], buffers.counts[:b])
-        _kernels.forward_rows(x, rows, buffers.enc_t, params, self.rule, self.levels, True,
-                              scratch)
+                                            buffers.batch_work)
+        _kernels.forward_rows(x, rows, params, self.rule, self.levels, True, scratch)
+        if config.kind == "jumprelu":
+            errors = scratch.level_err.reshape(b, -1)  # one level: a (b, d) view
+            _kernels.threshold_gradient_rows(errors, scratch.pre, params, self.rule,
+                                              self.zeros, scratch.theta_rows)
         aux = self._aux(b, scratch) if buffers.aux_groups else False
         scale = 1.0 / b
         grads = buffers.grads
@@ -376,13 +374,12 @@ class _Trainer:
         m1, m2 = self.moments
         adam = (_kernels.adam_constants(config.lr, config.beta1, config.beta2, config.eps,
                                         self.step) if update else np.zeros(5))
-        # Reads enc_t before latent_update overwrites it.
-        _kernels.decoder_bias_step(scratch.err, buffers.enc_t, grads, scale, update, params,
-                                   m1, m2, adam)
+        # Reads W_enc before latent_update changes it.
+        _kernels.decoder_bias_step(scratch.err, grads, scale, update, params, m1, m2, adam)
         if config.kind == "jumprelu":
             _kernels.threshold_gradients(scratch.theta_rows, scale, buffers.grad_theta)
         if update:
-            _kernels.latent_update(params, grads, m1, m2, adam, buffers.enc_t)
+            _kernels.latent_update(params, grads, m1, m2, adam)
             if config.kind == "jumprelu":
                 _kernels.threshold_update(self.threshold, buffers.grad_theta,
                                           *self.theta_moments, adam)
@@ -546,7 +543,6 @@ def encode(sae: SparseAutoencoder, X, chunk: int = ENCODE_CHUNK) -> Encoding:
         raise ValueError(f"X has dimension {X.shape[1]}, the SAE expects {sae.dim}")
     n = X.shape[0]
     buffers = _Buffers(min(chunk, n), sae.dim, sae.n_latents, with_grad=False)
-    buffers.load(sae.params)
     rule = sae.inference_rule()
     levels = one_level(sae.n_latents)
     centre = X.mean(axis=0)
@@ -558,8 +554,8 @@ def encode(sae: SparseAutoencoder, X, chunk: int = ENCODE_CHUNK) -> Encoding:
         x = sae.standardized(X[lo:lo + chunk])
         b = x.shape[0]
         scratch = buffers.rows(b)
-        _kernels.forward_rows(x, np.arange(b, dtype=np.int64), buffers.enc_t, sae.params,
-                              rule, levels, False, scratch)
+        _kernels.forward_rows(x, np.arange(b, dtype=np.int64), sae.params, rule, levels,
+                              False, scratch)
         sq_err[lo:lo + b] = scratch.sq_err
         active = scratch.n_active
         counts[lo:lo + b] = active

@@ -4,7 +4,8 @@ arrays out, ``@njit(cache=True)``.  One module per concern:
 ``tuples``     the typed tuples kernels take (parameters, activation rule, levels, scratch);
 ``vector``     the shared vectorised dot product;
 ``model``      forward pass: pre-activations, active sets (ReLU, TopK, thresholds, BatchTopK),
-               decoding at every Matryoshka level, dloss/dz, the AuxK pass, CSR assembly;
+               decoding at every Matryoshka level, dloss/dz (JumpReLU's with its threshold
+               gradients), the AuxK pass, CSR assembly;
 ``gradients``  backward pass: per-latent gradients, JumpReLU threshold gradients;
 ``optim``      Adam, the unit-norm atoms, the threshold clamp;
 ``data``       minibatch shuffles, random unit rows, flat known-dictionary samples;
@@ -35,6 +36,7 @@ from percolation_tms.sae._kernels.model import (
     preactivations,
     select_top,
     select_top_k,
+    threshold_gradient_rows,
 )
 from percolation_tms.sae._kernels.optim import (
     adam_constants,
@@ -46,19 +48,45 @@ from percolation_tms.sae._kernels.optim import (
 from percolation_tms.sae._kernels.score import absorption_rows, best_latent_matches, max_cosine
 from percolation_tms.sae._kernels.tuples import (
     ActivationRule,
+    BatchWork,
     Entries,
     Levels,
     Parameters,
     Scratch,
+    batch_work,
 )
 from percolation_tms.sae._kernels.vector import dot
 
 __all__ = [
-    "ActivationRule", "Entries", "Levels", "Parameters", "Scratch", "absorption_rows",
+    "ActivationRule",
+    "BatchWork",
+    "Entries",
+    "Levels",
+    "Parameters",
+    "Scratch",
+    "absorption_rows",
     "adam_constants",
-    "adam_slice", "aux_rows", "batch_top_k", "best_latent_matches", "compact_rows",
-    "decoder_bias_step", "dot", "forward_rows", "latent_gradients", "latent_major",
-    "latent_update", "max_cosine", "preactivations", "select_top", "select_top_k",
-    "shuffled_order", "synthetic_counts", "synthetic_fill", "threshold_gradients",
-    "threshold_update", "unit_gaussian_rows",
+    "adam_slice",
+    "aux_rows",
+    "batch_top_k",
+    "batch_work",
+    "best_latent_matches",
+    "compact_rows",
+    "decoder_bias_step",
+    "dot",
+    "forward_rows",
+    "latent_gradients",
+    "latent_major",
+    "latent_update",
+    "max_cosine",
+    "preactivations",
+    "select_top",
+    "select_top_k",
+    "shuffled_order",
+    "synthetic_counts",
+    "synthetic_fill",
+    "threshold_gradient_rows",
+    "threshold_gradients",
+    "threshold_update",
+    "unit_gaussian_rows",
 ]

@@ -3,12 +3,12 @@ thresholds, BatchTopK over a whole batch), decoding at every Matryoshka level, t
 of the loss with respect to the active pre-activations, and the AuxK dead-latent pass.
 
 Parameter layout: one row per latent for both W_enc (m, d) and ``atoms`` (m, d) = W_dec^T, so
-a latent's gradients are contiguous axpys over d.  The forward pass reads ``enc_t`` (d, m), a
-transposed copy of W_enc refreshed after every step, so that a point's pre-activations are d
-contiguous axpys over the m latents.  Every parallel loop writes only what its own iteration
-(a batch row) computes, and every sum runs in a fixed order (active latents ascending), so
-results do not depend on the number of threads.  No BLAS call is made: this machine's BLAS is
-several times slower than these kernels, and its threads are not under our control.
+a latent's gradients are contiguous axpys over d and the pre-activations are dot products of
+contiguous rows, computed 4 points x 4 latents at a time (:func:`_dot_tile`).  Every
+parallel loop writes only what its own iteration (a batch row, or a block of rows) computes,
+and every sum runs in a fixed order (active latents ascending), so results do not depend on
+the number of threads.  No BLAS call is made: BLAS runs its own threads, and its summation
+order may change with their number.
 """
 
 from __future__ import annotations
@@ -97,119 +97,129 @@ def select_top_k(pre, k, out_index):
     return select_top(pre, k, 0.0, out_index)
 
 
+TILE = 4  # a tile of TILE points x TILE latents keeps its 16 sums in registers
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _dot_tile(xc, enc, b_enc, r0, r1, r2, r3, j0, j1, j2, j3, pre):
+    """pre[r, j] = xc[r] . enc[j] + b_enc[j] for the 4 x 4 pairs of rows r0..r3 of xc and
+    rows j0..j3 of enc: every value loaded once feeds four products (a quarter of the loads
+    of one dot product per pair).  Compiled with re-association, as :func:`vector.dot`, so that the
+    loop over coordinates is vectorised; its summation order is fixed by the compiled code.
+    Callers repeat an index to fill a partial tile, so every pre-activation, wherever its
+    point sits in a batch, is computed by this same code: the same bits."""
+    a0, a1, a2, a3 = xc[r0], xc[r1], xc[r2], xc[r3]
+    w0, w1, w2, w3 = enc[j0], enc[j1], enc[j2], enc[j3]
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+    for c in range(a0.shape[0]):
+        x0, x1, x2, x3 = a0[c], a1[c], a2[c], a3[c]
+        v0, v1, v2, v3 = w0[c], w1[c], w2[c], w3[c]
+        s00 += x0 * v0
+        s01 += x0 * v1
+        s02 += x0 * v2
+        s03 += x0 * v3
+        s10 += x1 * v0
+        s11 += x1 * v1
+        s12 += x1 * v2
+        s13 += x1 * v3
+        s20 += x2 * v0
+        s21 += x2 * v1
+        s22 += x2 * v2
+        s23 += x2 * v3
+        s30 += x3 * v0
+        s31 += x3 * v1
+        s32 += x3 * v2
+        s33 += x3 * v3
+    c0, c1, c2, c3 = b_enc[j0], b_enc[j1], b_enc[j2], b_enc[j3]
+    pre[r0, j0], pre[r0, j1], pre[r0, j2], pre[r0, j3] = s00 + c0, s01 + c1, s02 + c2, s03 + c3
+    pre[r1, j0], pre[r1, j1], pre[r1, j2], pre[r1, j3] = s10 + c0, s11 + c1, s12 + c2, s13 + c3
+    pre[r2, j0], pre[r2, j1], pre[r2, j2], pre[r2, j3] = s20 + c0, s21 + c1, s22 + c2, s23 + c3
+    pre[r3, j0], pre[r3, j1], pre[r3, j2], pre[r3, j3] = s30 + c0, s31 + c1, s32 + c2, s33 + c3
+
+
 @njit(cache=True)
-def _encode_row(point, b_dec, b_enc, enc_t, centred, p):
-    """centred = point - b_dec; p = W_enc centred + b_enc as d axpys over the m latents."""
-    d = point.shape[0]
-    m = p.shape[0]
-    for c in range(d):
-        centred[c] = point[c] - b_dec[c]
-    for j in range(m):
-        p[j] = b_enc[j]
-    for c in range(d):
-        a = centred[c]
-        w = enc_t[c]
-        for j in range(m):
-            p[j] += a * w[j]
-
-
-ROW_BLOCK = 4  # rows encoded together: each row of enc_t is read once per block, not per row
-
-
-@njit(cache=True)
-def _encode_block(x, rows, lo, hi, b_dec, b_enc, enc_t, xc, pre):
-    """Rows lo..hi-1 of the batch: xc = x - b_dec, pre = W_enc xc + b_enc.  Four rows share
-    each pass over enc_t (a quarter of the cache traffic); every pre[r, j] still sums its d
-    terms in the order c = 0, 1, ..., so the result equals :func:`_encode_row`'s bit for bit."""
-    if hi - lo < ROW_BLOCK:
-        for r in range(lo, hi):
-            _encode_row(x[rows[r]], b_dec, b_enc, enc_t, xc[r], pre[r])
-        return
+def _encode_block(x, rows, lo, hi, b_dec, b_enc, enc, xc, pre):
+    """Rows lo..hi-1 (at most ``TILE``) of the batch: xc = x - b_dec, pre = W_enc xc + b_enc,
+    in tiles of ``TILE`` latents (a partial tile repeats its last row or latent)."""
     d = x.shape[1]
-    m = enc_t.shape[1]
     for r in range(lo, hi):
         point = x[rows[r]]
         for c in range(d):
             xc[r, c] = point[c] - b_dec[c]
-    p0, p1, p2, p3 = pre[lo], pre[lo + 1], pre[lo + 2], pre[lo + 3]
-    for j in range(m):
-        p0[j] = b_enc[j]
-        p1[j] = b_enc[j]
-        p2[j] = b_enc[j]
-        p3[j] = b_enc[j]
-    for c in range(d):
-        a0, a1, a2, a3 = xc[lo, c], xc[lo + 1, c], xc[lo + 2, c], xc[lo + 3, c]
-        w = enc_t[c]
-        for j in range(m):
-            wj = w[j]
-            p0[j] += a0 * wj
-            p1[j] += a1 * wj
-            p2[j] += a2 * wj
-            p3[j] += a3 * wj
+    _dot_tiles(xc, enc, b_enc, lo, hi, pre)
+
+
+@njit(cache=True)
+def _dot_tiles(a, b, bias, lo, hi, out):
+    """out[r, j] = a[r] . b[j] + bias[j] for rows lo..hi-1 (at most ``TILE``) of a and every
+    row j of b, in :func:`_dot_tile` tiles (a partial tile repeats its last row or latent)."""
+    m = b.shape[0]
+    last = hi - 1
+    r0, r1, r2, r3 = lo, min(lo + 1, last), min(lo + 2, last), min(lo + 3, last)
+    for j in range(0, m, TILE):
+        _dot_tile(a, b, bias, r0, r1, r2, r3, j, min(j + 1, m - 1), min(j + 2, m - 1),
+                  min(j + 3, m - 1), out)
 
 
 @njit(parallel=True, cache=True)
-def preactivations(x, rows, enc_t, params, scratch):
+def preactivations(x, rows, params, scratch):
     """scratch.xc[r] = x[rows[r]] - b_dec and scratch.pre[r] = W_enc xc + b_enc, per row
-    (blocks of ``ROW_BLOCK`` rows in parallel).
+    (blocks of ``TILE`` rows in parallel).
 
     No parallel kernel calls another one: numba's cache cannot reload a function that calls
     a parallel function (the reloaded caller crashes), so every parallel loop is its own
     kernel, called from Python or holding the prange itself."""
-    xc, pre, b_enc, b_dec = scratch.xc, scratch.pre, params.b_enc, params.b_dec
-    for b in prange((rows.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK):
-        _encode_block(x, rows, b * ROW_BLOCK, min(rows.shape[0], (b + 1) * ROW_BLOCK), b_dec,
-                      b_enc, enc_t, xc, pre)
+    xc, pre, enc, b_enc, b_dec = scratch.xc, scratch.pre, params.enc, params.b_enc, params.b_dec
+    for b in prange((rows.shape[0] + TILE - 1) // TILE):
+        _encode_block(x, rows, b * TILE, min(rows.shape[0], (b + 1) * TILE), b_dec, b_enc, enc,
+                      xc, pre)
 
 
 @njit(parallel=True, cache=True)
-def forward_rows(x, rows, enc_t, params, rule, levels, with_grad, scratch):
+def forward_rows(x, rows, params, rule, levels, with_grad, scratch):
     """Encode, decode and (optionally) differentiate the points ``x[rows]``.
 
-    x (N, d) inputs; rows (B,) int64 which points; enc_t (d, m) = W_enc^T; ``params``,
+    x (N, d) inputs; rows (B,) int64 which points; ``params``,
     ``rule``, ``levels`` and ``scratch`` as in ``tuples``.  With ``rule.mode`` =
     ``MODE_GIVEN`` the pre-activations and active sets are read from ``scratch`` (BatchTopK:
     :func:`preactivations` then :func:`batch_top_k`); otherwise they are computed here.
     Writes per row: activations, the level errors and their suffix sums (``err``), sq_err,
     l1_norm, extra and, with ``with_grad``, act_grad[r, t] = dloss_r/dz of active entry t =
-    2 err_g . atom_j + l1 (+ the JumpReLU tanh penalty's derivative), and, for JumpReLU
-    (``rule.bandwidth`` > 0), theta_rows[r, j] = dloss_r/dtheta_j by the straight-through
-    estimator (every latent with |z_j - theta_j| < bandwidth / 2, active or not).
+    2 err_g . atom_j + l1 (+ the JumpReLU tanh penalty's derivative).  JumpReLU's threshold
+    gradients come from :func:`threshold_gradient_rows`.
     """
     d = x.shape[1]
-    m = enc_t.shape[1]
+    m = params.enc.shape[0]
     # Fields are read into locals first: numba's parallel lowering loses element writes to
     # arrays reached through a tuple attribute inside prange.
     (xc, pre, act_index, act_value, act_grad, n_active, err, level_err, sq_err, l1_norm,
-     extra_out, theta_rows) = scratch
-    b_enc, b_dec, atoms = params.b_enc, params.b_dec, params.atoms
+     extra_out, _) = scratch
+    enc, b_enc, b_dec, atoms = params.enc, params.b_enc, params.b_dec, params.atoms
     level_end, latent_level = levels.end, levels.latent_level
     mode, top_k, l1, threshold = rule.mode, rule.top_k, rule.l1, rule.threshold
     penalty_kind, coefficient, tanh_scale = rule.penalty, rule.coefficient, rule.tanh_scale
-    bandwidth = rule.bandwidth
     n_levels = level_end.shape[0]
     if mode != MODE_GIVEN:
-        for b in prange((rows.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK):
-            _encode_block(x, rows, b * ROW_BLOCK, min(rows.shape[0], (b + 1) * ROW_BLOCK),
-                          b_dec, b_enc, enc_t, xc, pre)
+        for b in prange((rows.shape[0] + TILE - 1) // TILE):
+            _encode_block(x, rows, b * TILE, min(rows.shape[0], (b + 1) * TILE), b_dec,
+                          b_enc, enc, xc, pre)
     for r in prange(rows.shape[0]):
         point = x[rows[r]]
         p = pre[r]
         index = act_index[r]
         if mode == MODE_TOPK:
             count = select_top_k(p, top_k, index)
-        elif mode == MODE_RELU:
+        elif mode == MODE_RELU:  # branch-free: a third of the latents fire, unpredictably
             count = 0
             for j in range(m):
-                if p[j] > 0.0:
-                    index[count] = j
-                    count += 1
+                index[count] = j
+                count += int(p[j] > 0.0)
         elif mode == MODE_THRESHOLD:
             count = 0
             for j in range(m):
-                if p[j] > threshold[j]:
-                    index[count] = j
-                    count += 1
+                index[count] = j
+                count += int(p[j] > threshold[j])
         else:
             count = n_active[r]
         n_active[r] = count
@@ -258,29 +268,42 @@ def forward_rows(x, rows, enc_t, params, rule, levels, with_grad, scratch):
                     th = math.tanh(tanh_scale * act_value[r, t])
                     g += coefficient * tanh_scale * (1.0 - th * th)
                 act_grad[r, t] = g
-            if bandwidth > 0.0:
-                _threshold_row(p, e, atoms, rule, theta_rows[r])
 
 
-@njit(cache=True)
-def _threshold_row(p, e, atoms, rule, out):
-    """dloss/dtheta_j of one row (JumpReLU, one level): K(u) = [|u| < 1/2], u = (z - theta) /
-    eps; da/dtheta = -(theta / eps) K(u); the step penalty's dH/dtheta = -K(u) / eps."""
-    eps = rule.bandwidth
-    for j in range(p.shape[0]):
-        theta = rule.threshold[j]
-        if abs(p[j] - theta) < 0.5 * eps:
-            a = p[j] if p[j] > theta else 0.0
-            dl_da = 2.0 * dot(e, atoms[j])
-            if rule.penalty == PENALTY_TANH:
-                th = math.tanh(rule.tanh_scale * a)
-                dl_da += rule.coefficient * rule.tanh_scale * (1.0 - th * th)
-            g = -(theta / eps) * dl_da
-            if rule.penalty == PENALTY_STEP:
-                g -= rule.coefficient / eps
-            out[j] = g
-        else:
-            out[j] = 0.0
+@njit(parallel=True, cache=True)
+def threshold_gradient_rows(e, pre, params, rule, zeros, theta_rows):
+    """JumpReLU training, after :func:`forward_rows`: theta_rows[r, j] = dloss_r/dtheta_j by
+    the straight-through estimator, K(u) = [|u| < 1/2], u = (z - theta) / eps: da/dtheta =
+    -(theta / eps) K(u); the step penalty's dH/dtheta = -K(u) / eps.
+
+    e (B, d) the rows' errors (level_err[:, 0]); pre (B, m) their pre-activations; zeros (m,)
+    0.0.  Most latents sit in the window (eps = 2 is as wide as a typical z), so the products
+    e_r . atom_j are computed for all of them, in tiles, into theta_rows first."""
+    m = params.atoms.shape[0]
+    atoms, threshold = params.atoms, rule.threshold
+    eps, penalty_kind, coefficient, c = (rule.bandwidth, rule.penalty, rule.coefficient,
+                                         rule.tanh_scale)
+    n_rows = e.shape[0]
+    for b in prange((n_rows + TILE - 1) // TILE):
+        lo, hi = b * TILE, min(n_rows, (b + 1) * TILE)
+        _dot_tiles(e, atoms, zeros, lo, hi, theta_rows)  # e_r . atom_j
+        for r in range(lo, hi):
+            out = theta_rows[r]
+            p = pre[r]
+            for j in range(m):
+                theta = threshold[j]
+                if abs(p[j] - theta) < 0.5 * eps:
+                    dl_da = 2.0 * out[j]
+                    if penalty_kind == PENALTY_TANH:
+                        a = p[j] if p[j] > theta else 0.0
+                        th = math.tanh(c * a)
+                        dl_da += coefficient * c * (1.0 - th * th)
+                    g = -(theta / eps) * dl_da
+                    if penalty_kind == PENALTY_STEP:
+                        g -= coefficient / eps
+                    out[j] = g
+                else:
+                    out[j] = 0.0
 
 
 # ---------------------------------------------------------------------------- BatchTopK
@@ -300,82 +323,92 @@ def _row_top(pre, k, act_index, n_active, kth):
 
 
 @njit(parallel=True, cache=True)
-def _count_at_least(pre, floor, strict, counts):
-    """counts[r] = entries of row r that are >= floor (> floor when ``strict``) and > 0."""
+def _candidates(pre, floor, strict, counts, values, columns):
+    """Row r's entries that are >= floor (> floor when ``strict``), in ascending column
+    order: values/columns[r, :counts[r]].  floor > 0, or floor = 0 and ``strict``: only
+    positive entries qualify.  One comparison per entry, rarely true: well predicted."""
     for r in prange(pre.shape[0]):
         c = 0
         for j in range(pre.shape[1]):
             v = pre[r, j]
-            if v > 0.0 and (v > floor or (not strict and v == floor)):
+            if v > floor if strict else v >= floor:
+                values[r, c] = v
+                columns[r, c] = j
                 c += 1
         counts[r] = c
 
 
-def batch_top_k(pre, k, n_keep, act_index, n_active, kth, counts):
+def batch_top_k(pre, k, n_keep, act_index, n_active, work):
     """BatchTopK: keep the ``n_keep`` largest positive entries of the (B, m) matrix ``pre``
     (all positive entries if fewer), ties to the lower row-major index.  Writes each row's
     kept latents (ascending) to act_index / n_active; returns the smallest kept value (0 if
-    none).  kth, counts: (B,) scratch.
+    none).  work: a ``tuples.BatchWork`` of at least B rows.
 
     Every row's own top k are found first (as TopK does): if those rows hold k entries, the
     n_keep-th largest of the batch is at least the smallest of their k-th values, which cuts
     the candidates from B m to a few n_keep; a selection over the candidates then gives the
-    value t of the n_keep-th largest.  (A Python function calling kernels: see
-    :func:`preactivations` on nested parallel kernels.)"""
+    value t of the n_keep-th largest, and every row keeps its candidates above t.  (A Python
+    function calling kernels: see :func:`preactivations` on nested parallel kernels.)"""
+    n_rows = pre.shape[0]
+    kth, counts = work.kth[:n_rows], work.counts[:n_rows]
+    values, columns = work.values[:n_rows], work.columns[:n_rows]
     _row_top(pre, k, act_index, n_active, kth)
     positive = kth[kth > 0.0]
     floor, strict = (float(positive.min()), False) if positive.size else (0.0, True)
-    _count_at_least(pre, floor, strict, counts)
+    _candidates(pre, floor, strict, counts, values, columns)
     total = int(counts.sum())
     if total < n_keep and not strict:
         floor, strict = 0.0, True
-        _count_at_least(pre, floor, strict, counts)
+        _candidates(pre, floor, strict, counts, values, columns)
         total = int(counts.sum())
-    return _batch_select(pre, n_keep, floor, strict, total, act_index, n_active)
+    return _batch_select(n_keep, strict, total, counts, values, columns, act_index, n_active)
 
 
-@njit(cache=True)
-def _batch_select(pre, n_keep, floor, strict, total, act_index, n_active):
-    """The sequential part of :func:`batch_top_k` over the ``total`` candidates >= floor."""
-    n_rows, m = pre.shape
+@njit(parallel=True, cache=True)
+def _batch_select(n_keep, strict, total, counts, values, columns, act_index, n_active):
+    """The selection of :func:`batch_top_k` among the ``total`` candidates."""
+    n_rows = counts.shape[0]
     if total == 0:
         n_active[:] = 0
         return 0.0
     if total <= n_keep and strict:  # every positive entry is kept
         low = np.inf
         for r in range(n_rows):
-            c = 0
-            for j in range(m):
-                if pre[r, j] > 0.0:
-                    act_index[r, c] = j
-                    c += 1
-                    low = min(low, pre[r, j])
-            n_active[r] = c
+            for t in range(counts[r]):
+                act_index[r, t] = columns[r, t]
+                low = min(low, values[r, t])
+            n_active[r] = counts[r]
         return low
-    candidates = np.empty(total)
+    flat = np.empty(total)
     q = 0
     for r in range(n_rows):
-        for j in range(m):
-            v = pre[r, j]
-            if v > 0.0 and (v > floor or (not strict and v == floor)):
-                candidates[q] = v
-                q += 1
-    t = np.partition(candidates, total - n_keep)[total - n_keep]
-    ties_left = n_keep
-    for q in range(total):
-        if candidates[q] > t:
-            ties_left -= 1
-    for r in range(n_rows):  # row-major: ties to the lower index
+        for t in range(counts[r]):
+            flat[q] = values[r, t]
+            q += 1
+    kept_low = np.partition(flat, total - n_keep)[total - n_keep]
+    ties_kept = n_keep  # entries equal to kept_low that are kept: the first ones, row-major
+    tie_start = np.empty(n_rows, dtype=np.int64)
+    ties = 0
+    for r in range(n_rows):
+        tie_start[r] = ties
+        for t in range(counts[r]):
+            v = values[r, t]
+            if v > kept_low:
+                ties_kept -= 1
+            elif v == kept_low:
+                ties += 1
+    for r in prange(n_rows):
         c = 0
-        for j in range(m):
-            v = pre[r, j]
-            if v > t or (v == t and ties_left > 0):
-                if v == t:
-                    ties_left -= 1
-                act_index[r, c] = j
+        tie = tie_start[r]
+        for t in range(counts[r]):
+            v = values[r, t]
+            if v > kept_low or (v == kept_low and tie < ties_kept):
+                act_index[r, c] = columns[r, t]
                 c += 1
+            if v == kept_low:
+                tie += 1
         n_active[r] = c
-    return t
+    return kept_low
 
 
 # ---------------------------------------------------------------------------- AuxK

@@ -34,30 +34,40 @@ def adam_slice(theta, grad, moment1, moment2, adam):
 
 
 @njit(parallel=True, cache=True)
-def decoder_bias_step(err, enc_t, grads, scale, update, params, moment1, moment2, adam):
+def decoder_bias_step(err, grads, scale, update, params, moment1, moment2, adam):
     """grads.b_dec[c] = scale * sum_r 2 err[r, 0, c] - (W_enc^T grads.b_enc)_c (b_dec enters
     every level's reconstruction and the encoder's input; err (B, L, d), its level 0 the sum
-    of all levels' errors; enc_t (d, m) = W_enc^T before the step); with ``update``, then one
-    Adam step of params.b_dec (``moment1``, ``moment2`` Parameters-shaped; ``adam`` as in
-    :func:`adam_constants`).  One owner per coordinate c."""
-    grad_b_dec, grad_b_enc, b_dec = grads.b_dec, grads.b_enc, params.b_dec
+    of all levels' errors; W_enc before the step: call before :func:`latent_update`); with
+    ``update``, then one Adam step of params.b_dec (``moment1``, ``moment2``
+    Parameters-shaped; ``adam`` as in :func:`adam_constants`).  One owner per block of
+    coordinates; every sum runs in a fixed order."""
+    grad_b_dec, grad_b_enc, b_dec, enc = grads.b_dec, grads.b_enc, params.b_dec, params.enc
     m1, m2 = moment1.b_dec, moment2.b_dec
-    for c in prange(enc_t.shape[0]):
-        err_sum = 0.0
-        for r in range(err.shape[0]):
-            err_sum += err[r, 0, c]
-        grad_b_dec[c] = 2.0 * scale * err_sum - dot(enc_t[c], grad_b_enc)
-        if update:
-            adam_slice(b_dec[c:c + 1], grad_b_dec[c:c + 1], m1[c:c + 1], m2[c:c + 1], adam)
+    d = enc.shape[1]
+    block = 8  # coordinates per iteration: one cache line of each W_enc row
+    for b in prange((d + block - 1) // block):
+        lo, hi = b * block, min(d, (b + 1) * block)
+        for c in range(lo, hi):
+            grad_b_dec[c] = 0.0
+        for j in range(enc.shape[0]):  # (W_enc^T grad_b_enc)_c, latents ascending
+            g = grad_b_enc[j]
+            for c in range(lo, hi):
+                grad_b_dec[c] -= enc[j, c] * g
+        for c in range(lo, hi):
+            err_sum = 0.0
+            for r in range(err.shape[0]):
+                err_sum += err[r, 0, c]
+            grad_b_dec[c] += 2.0 * scale * err_sum
+            if update:
+                adam_slice(b_dec[c:c + 1], grad_b_dec[c:c + 1], m1[c:c + 1], m2[c:c + 1],
+                           adam)
 
 
 @njit(parallel=True, cache=True)
-def latent_update(params, grads, moment1, moment2, adam, enc_t):
+def latent_update(params, grads, moment1, moment2, adam):
     """One Adam step of every latent's parameters, one owner per latent j: the atom's gradient
     loses its component along the atom (the unit-norm constraint), W_enc row, b_enc and atom
-    take an Adam step, the atom is renormalised, and enc_t[:, j] (the forward pass's
-    transposed copy) takes the new W_enc row.  All but ``adam`` and ``enc_t`` are
-    ``Parameters``."""
+    take an Adam step, and the atom is renormalised.  All but ``adam`` are ``Parameters``."""
     enc, b_enc, atoms = params.enc, params.b_enc, params.atoms
     grad_enc, grad_b_enc, grad_atoms = grads.enc, grads.b_enc, grads.atoms
     m1_enc, m1_b_enc, m1_atoms = moment1.enc, moment1.b_enc, moment1.atoms
@@ -78,8 +88,6 @@ def latent_update(params, grads, moment1, moment2, adam, enc_t):
             inv = 1.0 / math.sqrt(norm2)
             for c in range(d):
                 atom[c] *= inv
-        for c in range(d):
-            enc_t[c, j] = enc[j, c]
 
 
 @njit(cache=True)

@@ -104,3 +104,19 @@ class Entries(NamedTuple):
     offsets: np.ndarray
     entry_row: np.ndarray
     entry_slot: np.ndarray
+
+
+class BatchWork(NamedTuple):
+    """Scratch of :func:`model.batch_top_k` over B rows and m latents: kth (B,) each row's
+    k-th largest value; counts (B,) int64, values (B, m) and columns (B, m) int64 each row's
+    candidates.  ``batch_work`` allocates one."""
+
+    kth: np.ndarray
+    counts: np.ndarray
+    values: np.ndarray
+    columns: np.ndarray
+
+
+def batch_work(n_rows: int, n_latents: int) -> BatchWork:
+    return BatchWork(np.empty(n_rows), np.empty(n_rows, dtype=np.int64),
+                     np.empty((n_rows, n_latents)), np.empty((n_rows, n_latents), dtype=np.int64))
