@@ -1,24 +1,43 @@
-"""Time SAE training on a generated percolation dataset (100k points, d = 100, 800 latents,
-batch 256), every architecture of the project, and SAELens 6.54 on the same data when it is
-importable (optional: torch and sae-lens are never dependencies of the package).
+"""Time SAE training of every project architecture against SAELens 6.54 on the same data.
 
-Prints, per architecture, seconds per epoch (wall and CPU, and CPU / threads: on a shared
-machine wall time measures the contention); the numpy/BLAS baseline of the ReLU step; and,
-with SAELens, both TopK SAEs (k = 8, 2 epochs, the same standardised X in the same order)
-trained in the same run and scored by the project's scoring (FVU, mean best Pearson
-correlation by size band, dead fraction; MCC needs known directions, so it is undefined on
-percolation data).
+Data: a generated percolation dataset, by default 100k points, d = 100, 800 latents, batch
+256, 2 epochs.  For each kind the project trains (float64, numba threads) and, when sae_lens is
+importable and ``--no-saelens`` is not given, SAELens trains the same kind (optional: torch and
+sae-lens are never dependencies of the package and are imported only here):
 
-    PYTHONPATH=src python benchmarks/bench_sae.py [--size 100000] [--dim 100] [--ratio 8]
-        [--epochs 2] [--kinds relu,topk,batchtopk,jumprelu,matryoshka] [--no-saelens]
-        [--torch-threads 2] [--cache /tmp/bench_X.npz]
+    relu -> StandardTrainingSAE        topk -> TopKTrainingSAE
+    batchtopk -> BatchTopKTrainingSAE  jumprelu -> JumpReLUTrainingSAE
+    matryoshka -> MatryoshkaBatchTopKTrainingSAE
+
+SAELens gets the same standardised X (as float32) in the same order of points (the project's
+``_kernels.shuffled_order`` per epoch), a constant learning rate (lr_end = lr), the project's
+batch size, Adam betas, sparsity setting, AuxK coefficient, dead-latent window, BatchTopK
+threshold rate, Matryoshka level widths and JumpReLU penalty, bandwidth and initial threshold,
+wherever SAELens has the setting; the settings it cannot match are printed per kind.
+
+Prints, per project kind, seconds per epoch (wall and CPU, and CPU / threads: on a shared
+machine wall time measures the contention) and the training L0; the numpy/BLAS baseline of the
+ReLU step; per SAE, the project's scoring (FVU, L0, dead fraction, mean best Pearson
+correlation by size band; MCC needs known directions, so it is undefined on percolation
+data), SAELens' SAEs read back with ``percolation_tms.sae.read_saelens`` from their saved
+inference folders (BatchTopK and Matryoshka are saved as jumprelu with thresholds); then one
+markdown table, a row per kind, to paste into a note; and the peak memory.
+
+    OMP_WAIT_POLICY=passive PYTHONPATH=src python benchmarks/bench_sae.py [--size 100000]
+        [--dim 100] [--ratio 8] [--epochs 2] [--kinds relu,topk,batchtopk,jumprelu,matryoshka]
+        [--l1 1.0] [--l0-coefficient 0.1] [--k 8] [--settings jumprelu.sparsity=step,...]
+        [--decoder-init-norm 0.1] [--no-saelens] [--torch-threads 2] [--cache /tmp/bench_X.npz]
+
+A small check: ``--size 5000 --epochs 1``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import tempfile
 import time
 
 import numba
@@ -47,10 +66,37 @@ def numpy_step(params, moments, x, l1, lr, step, beta1=0.9, beta2=0.999, eps=1e-
     atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
 
 
-SETTINGS = {"relu": {"l1": 1.0}, "topk": {"k": 8}, "batchtopk": {"k": 8},
-            "matryoshka": {"k": 8}, "jumprelu": {"l0_coefficient": 0.1}}
+# ---------------------------------------------------------------------------- settings
+def parse_value(text: str):
+    """A --settings value: true/false, an int, a float, a tuple of numbers (a:b:c), or text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if ":" in text:  # width_fractions=0.125:0.5:1
+        return tuple(float(part) for part in text.split(":"))
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
 
 
+def kind_settings(args) -> dict[str, dict]:
+    """The SAEConfig keywords of every kind: the sparsity options, then ``--settings``
+    (``kind.name=value``, comma-separated) on top."""
+    settings = {"relu": {"l1": args.l1}, "topk": {"k": args.k}, "batchtopk": {"k": args.k},
+                "matryoshka": {"k": args.k}, "jumprelu": {"l0_coefficient": args.l0_coefficient}}
+    for item in filter(None, (args.settings or "").split(",")):
+        name, _, value = item.partition("=")
+        kind, _, field = name.partition(".")
+        if kind not in settings or not field or not value:
+            raise SystemExit(f"--settings item {item!r}: expected kind.name=value with kind "
+                             f"one of {', '.join(settings)}")
+        settings[kind][field] = parse_value(value)
+    return settings
+
+
+# ---------------------------------------------------------------------------- data, scoring
 def load_data(args):
     from percolation_tms.dataset import generate
 
@@ -69,6 +115,7 @@ def load_data(args):
 
 
 def score(sae, X, features, label):
+    """The project's scoring of one SAE: prints a detail line, returns FVU, L0, dead."""
     from percolation_tms.sae import encode, score_features, summarize
 
     encoding = encode(sae, X)
@@ -78,39 +125,211 @@ def score(sae, X, features, label):
         lambda t: np.average(t["mean_pearson"], weights=t["n_features"]), include_groups=False)
     dead = 1.0 - np.unique(encoding.activations.indices).size / sae.n_latents
     text = ", ".join(f"{low}+: {value:.3f}" for low, value in bands.items() if low >= 16)
-    print(f"  {label:9s} FVU {encoding.fvu:.4f}  L0 {encoding.mean_l0:.2f}  dead "
+    print(f"  {label:22s} FVU {encoding.fvu:.4f}  L0 {encoding.mean_l0:.2f}  dead "
           f"{dead:.3f}  mean best Pearson {np.nanmean(match.pearson):.4f}  by size band "
           f"(points) {text}")
+    return {"fvu": encoding.fvu, "l0": encoding.mean_l0, "dead": dead}
 
 
-def saelens_topk(xs, args, order_of_epoch):
-    """Train SAELens' TopK SAE on the standardised float32 points in the project's order."""
+# ---------------------------------------------------------------------------- the project
+def train_project(X, kinds, settings, args, threads):
+    """Train every kind with the project's kernels; returns kind -> (config, result, CPU s)."""
+    from percolation_tms.sae import SAEConfig, train_sae
+
+    results = {}
+    for kind in kinds:
+        config = SAEConfig(kind=kind, dict_ratio=args.ratio, epochs=args.epochs,
+                           **settings[kind])
+        cpu_start = time.process_time()
+        result = train_sae(X, config)
+        cpu = time.process_time() - cpu_start
+        results[kind] = (config, result, cpu)
+        print(f"{kind:10s} ({config.sparsity_label()}): wall s/epoch "
+              f"{', '.join(f'{t:.2f}' for t in result.epoch_seconds)}; CPU s/epoch "
+              f"{cpu / args.epochs:.2f} (/ {threads} threads: {cpu / args.epochs / threads:.2f}"
+              f"); L0 per epoch {', '.join(f'{v:.1f}' for v in result.epoch_l0)}")
+    return results
+
+
+def numpy_baseline(X, m, l1, relu_first_epoch, steps):
+    """Time the dense numpy ReLU step on the first batches, scaled to an epoch."""
+    from percolation_tms.sae.train import initial_parameters, standardization
+
+    mean, scale = standardization(X)
+    xs = (X - mean) / scale
+    steps = min(steps, X.shape[0] // 256 - 1)
+    params = list(initial_parameters(m, X.shape[1], 0, xs.mean(axis=0), 2.0 * X.shape[1] / m))
+    moments = ([np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params])
+    numpy_step(params, moments, xs[:256], l1, 1e-3, 1)  # warm-up (BLAS threads)
+    start = time.perf_counter()
+    for step in range(steps):
+        numpy_step(params, moments, xs[step * 256:(step + 1) * 256], l1, 1e-3, step + 2)
+    numpy_epoch = (time.perf_counter() - start) / steps * np.ceil(X.shape[0] / 256)
+    print(f"numpy/BLAS baseline (ReLU, first-epoch steps, scaled to an epoch): "
+          f"{numpy_epoch:.2f} s per epoch; the kernels' first epoch is "
+          f"{numpy_epoch / relu_first_epoch:.1f}x faster")
+
+
+# ---------------------------------------------------------------------------- SAELens
+# Differences that hold for every kind (SAETrainer and TrainingSAE hard-code them or the
+# project has no such setting).
+COMMON_NOTES = (
+    "SAETrainer clips the gradient norm at 1 (hard-coded; the project does not clip)",
+    "SAELens' decoder rows are free (initialised here at norm {norm:g}, SAELens' default 0.1) "
+    "and W_enc = W_dec^T; the project keeps unit atoms (renormalised after every step) with "
+    "W_enc = W_dec^T (topk, batchtopk, matryoshka) or (2d/m) W_dec^T (relu, jumprelu)",
+    "SAELens runs float32 with its own random initialisation, the project float64",
+)
+
+
+def saelens_model(config, dim, m, decoder_init_norm):
+    """The SAELens training SAE of the project's ``config``, and the settings SAELens cannot
+    match (a list of notes)."""
+    import sae_lens
+
+    common = {"d_in": dim, "d_sae": m, "dtype": "float32", "device": "cpu",
+              "decoder_init_norm": decoder_init_norm}
+    notes = []
+    kind = config.kind
+    if kind == "relu":
+        # SAELens' penalty is l1 * sum_j a_j |W_dec_j| (lp_norm 1): with the project's unit
+        # atoms (a'_j = a_j |W_dec_j|) that is the project's l1 * sum_j a'_j, the same objective.
+        notes.append("L1: SAELens penalises l1 sum_j a_j |W_dec_j| (free decoder norms), the "
+                     "project l1 sum_j a_j with unit atoms: the same objective, reparametrised")
+        return sae_lens.StandardTrainingSAE(sae_lens.StandardTrainingSAEConfig(
+            l1_coefficient=config.l1, lp_norm=1.0, **common)), notes
+    if config.aux_k is not None and config.aux_k != dim // 2:
+        notes.append(f"AuxK k_aux: SAELens fixes d // 2 = {dim // 2}, the project uses "
+                     f"{config.aux_k}")
+    if kind == "jumprelu":
+        if config.aux_alpha() > 0:
+            notes.append(f"AuxK: the project's jumprelu adds AuxK (alpha {config.aux_alpha():g});"
+                         " SAELens' JumpReLU has none (its pre_act_loss, off here, is another "
+                         "loss)")
+        notes.append("threshold and bandwidth: SAELens compares them with W_enc x + b_enc, "
+                     "i.e. the project's pre-activation / |W_dec_j|: equal units only where "
+                     f"SAELens' decoder rows have norm 1 (at init: {decoder_init_norm:g})")
+        return sae_lens.JumpReLUTrainingSAE(sae_lens.JumpReLUTrainingSAEConfig(
+            l0_coefficient=config.l0_coefficient, jumprelu_bandwidth=config.bandwidth,
+            jumprelu_init_threshold=config.threshold_init,
+            jumprelu_sparsity_loss_mode=config.sparsity, jumprelu_tanh_scale=config.tanh_scale,
+            jumprelu_ste_to_input=config.ste_to_input, **common)), notes
+    # The k kinds: SAELens selects on pre-activations times decoder norms (rescaling), which
+    # is the project's selection on its unit-atom pre-activations.
+    k_common = {"k": config.k, "aux_loss_coefficient": config.aux_alpha(),
+                "rescale_acts_by_decoder_norm": True, **common}
+    if kind == "topk":
+        return sae_lens.TopKTrainingSAE(sae_lens.TopKTrainingSAEConfig(**k_common)), notes
+    if kind == "batchtopk":
+        return sae_lens.BatchTopKTrainingSAE(sae_lens.BatchTopKTrainingSAEConfig(
+            topk_threshold_lr=config.threshold_lr, **k_common)), notes
+    widths = list(config.level_ends(m))
+    return sae_lens.MatryoshkaBatchTopKTrainingSAE(
+        sae_lens.MatryoshkaBatchTopKTrainingSAEConfig(
+            topk_threshold_lr=config.threshold_lr, matryoshka_widths=widths,
+            use_matryoshka_aux_loss=config.matryoshka_aux, **k_common)), notes
+
+
+def saelens_train(sae, xs32, config, args):
+    """Fit ``sae`` with SAETrainer on xs32 (torch float32) in the project's epoch order;
+    returns the trained SAE, wall s and CPU s."""
     import torch
-    from sae_lens import SAETrainer, TopKTrainingSAE, TopKTrainingSAEConfig
+    from sae_lens import SAETrainer
     from sae_lens.config import LoggingConfig, SAETrainerConfig
 
-    torch.set_num_threads(args.torch_threads)
-    torch.manual_seed(0)
-    m = round(args.ratio * xs.shape[1])
-    sae = TopKTrainingSAE(TopKTrainingSAEConfig(
-        d_in=xs.shape[1], d_sae=m, k=8, dtype="float32", device="cpu",
-        aux_loss_coefficient=0.0, rescale_acts_by_decoder_norm=True))
-    x32 = torch.from_numpy(xs.astype(np.float32))
+    from percolation_tms._rng import DOMAIN_SAE_BATCH
+    from percolation_tms.sae import _kernels
+    from percolation_tms.sae.config import DEAD_WINDOW
+
+    n, batch = xs32.shape[0], min(config.batch_size, xs32.shape[0])
 
     def batches():
         for epoch in range(args.epochs):
-            order = torch.from_numpy(order_of_epoch(epoch))
-            for start in range(0, xs.shape[0], 256):
-                yield x32[order[start:start + 256]]
+            order = torch.from_numpy(_kernels.shuffled_order(n, config.seed, DOMAIN_SAE_BATCH,
+                                                             epoch))
+            for start in range(0, n, batch):
+                yield xs32[order[start:start + batch]]
 
-    samples = args.epochs * xs.shape[0]
+    # The project's dead-latent window (it drives AuxK): min(1000, steps per epoch).
+    window = config.dead_window or min(DEAD_WINDOW, -(-n // batch))
     trainer = SAETrainer(SAETrainerConfig(
-        total_training_samples=samples, train_batch_size_samples=256, lr=1e-3, lr_end=1e-3,
-        device="cpu", logger=LoggingConfig(log_to_wandb=False)), sae, batches(),
-        evaluator=None)
+        total_training_samples=args.epochs * n, train_batch_size_samples=batch, lr=config.lr,
+        lr_end=config.lr, adam_beta1=config.beta1, adam_beta2=config.beta2,
+        dead_feature_window=window, device="cpu", logger=LoggingConfig(log_to_wandb=False)),
+        sae, batches(), evaluator=None)
     start, cpu = time.perf_counter(), time.process_time()
-    trainer.fit()
-    return trainer.sae, time.perf_counter() - start, time.process_time() - cpu
+    trained = trainer.fit()
+    return trained, time.perf_counter() - start, time.process_time() - cpu
+
+
+def read_back(trained, mean, scale):
+    """The trained SAELens SAE as the project's SparseAutoencoder, via its saved inference
+    folder, the architecture it was saved as, and why not (None, ..., reason) when
+    read_saelens refuses it."""
+    from percolation_tms.sae import read_saelens
+
+    with tempfile.TemporaryDirectory() as folder:
+        trained.save_inference_model(folder)
+        with open(os.path.join(folder, "percolation_tms.json"), "w") as handle:
+            json.dump({"input_mean": mean.tolist(), "input_scale": float(scale)}, handle)
+        with open(os.path.join(folder, "cfg.json")) as handle:
+            architecture = json.load(handle).get("architecture")
+        try:
+            return read_saelens(folder), architecture, None
+        except ValueError as exc:  # SAELensFormatError, io.InputFileError
+            return None, architecture, f"saved as {architecture!r}, not readable: {exc}"
+
+
+def run_saelens(X, project, args):
+    """Train SAELens for every kind the project trained; returns kind -> dict of timings,
+    the read-back SAE (or None and why) and the notes."""
+    import torch
+
+    from percolation_tms.sae.train import standardization
+
+    torch.set_num_threads(args.torch_threads)
+    mean, scale = standardization(X)
+    xs32 = torch.from_numpy(((X - mean) / scale).astype(np.float32))
+    m = round(args.ratio * X.shape[1])
+    runs = {}
+    for kind, (config, _, _) in project.items():
+        # A short untimed fit first, as the project's kernels are compiled before timing.
+        torch.manual_seed(0)
+        warm, _ = saelens_model(config, X.shape[1], m, args.decoder_init_norm)
+        saelens_train(warm, xs32[:1024], config, argparse.Namespace(epochs=1))
+        torch.manual_seed(0)
+        sae, notes = saelens_model(config, X.shape[1], m, args.decoder_init_norm)
+        trained, wall, cpu = saelens_train(sae, xs32, config, args)
+        readable, architecture, why_not = read_back(trained, mean, scale)
+        runs[kind] = {"wall": wall, "cpu": cpu, "sae": readable, "why_not": why_not,
+                      "notes": notes}
+        print(f"SAELens {kind:10s}: {wall / args.epochs:.2f} s wall, {cpu / args.epochs:.2f} "
+              f"s CPU per epoch ({type(sae).__name__}, saved as {architecture!r})")
+    return runs
+
+
+# ---------------------------------------------------------------------------- the table
+def fmt(value, spec):
+    return "–" if value is None else format(value, spec)
+
+
+def markdown_table(rows):
+    """rows: dicts with kind, the two timings and the two scorings (None where absent)."""
+    head = ("| kind | project wall s/epoch | project CPU s/epoch | SAELens wall s/epoch | "
+            "SAELens CPU s/epoch | wall ratio (SAELens / project) | CPU ratio | project FVU "
+            "| project L0 | project dead | SAELens FVU | SAELens L0 | SAELens dead |")
+    lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
+    for r in rows:
+        ours, theirs = r["ours"], r["theirs"] or {}
+        ratio = r["lens_wall"] / r["wall"] if r["lens_wall"] is not None else None
+        cpu_ratio = r["lens_cpu"] / r["cpu"] if r["lens_cpu"] is not None else None
+        cells = [r["kind"], fmt(r["wall"], ".2f"), fmt(r["cpu"], ".2f"),
+                 fmt(r["lens_wall"], ".2f"), fmt(r["lens_cpu"], ".2f"), fmt(ratio, ".2f"),
+                 fmt(cpu_ratio, ".2f"), fmt(ours["fvu"], ".4f"), fmt(ours["l0"], ".2f"),
+                 fmt(ours["dead"], ".3f"), fmt(theirs.get("fvu"), ".4f"),
+                 fmt(theirs.get("l0"), ".2f"), fmt(theirs.get("dead"), ".3f")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -120,16 +339,26 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=8.0)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--kinds", default="relu,topk,batchtopk,jumprelu,matryoshka")
+    parser.add_argument("--l1", type=float, default=1.0, help="relu L1 coefficient")
+    parser.add_argument("--l0-coefficient", type=float, default=0.1,
+                        help="jumprelu L0 penalty lambda")
+    parser.add_argument("--k", type=int, default=8, help="topk, batchtopk, matryoshka k")
+    parser.add_argument("--settings", default="",
+                        help="more SAEConfig settings, kind.name=value[,...], e.g. "
+                             "jumprelu.sparsity=step,batchtopk.aux_coefficient=0 (both the "
+                             "project and SAELens get them where SAELens has the setting)")
+    parser.add_argument("--decoder-init-norm", type=float, default=0.1,
+                        help="SAELens decoder_init_norm (its default 0.1; 1 starts from unit "
+                             "rows as the project's atoms)")
     parser.add_argument("--no-saelens", action="store_true")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--reference-steps", type=int, default=20)
     parser.add_argument("--cache", default=None, help="npz to keep the generated data in")
     args = parser.parse_args()
+    settings = kind_settings(args)
 
     from percolation_tms import _progress
-    from percolation_tms._rng import DOMAIN_SAE_BATCH
-    from percolation_tms.sae import SAEConfig, _kernels, select_features, train_sae
-    from percolation_tms.sae.train import initial_parameters, standardization
+    from percolation_tms.sae import SAEConfig, select_features, train_sae
 
     _progress.set_quiet(True)
     start = time.perf_counter()
@@ -140,77 +369,58 @@ def main() -> None:
     kinds = args.kinds.split(",")
     for kind in kinds:  # compile (or load from the cache) every kernel first
         train_sae(X[:1000], SAEConfig(kind=kind, dict_ratio=args.ratio, epochs=1,
-                                      **SETTINGS[kind]))
+                                      **settings[kind]))
     threads = numba.get_num_threads()
     print(f"numba threads: {threads}, threading layer: {numba.threading_layer()}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; load average "
           f"{os.getloadavg()[0]:.1f}")
     m = round(args.ratio * X.shape[1])
     print(f"dictionary m = {m}, batch 256, float64, {args.epochs} epochs")
-    results = {}
-    for kind in kinds:
-        config = SAEConfig(kind=kind, dict_ratio=args.ratio, epochs=args.epochs,
-                           **SETTINGS[kind])
-        cpu_start = time.process_time()
-        result = train_sae(X, config)
-        cpu = time.process_time() - cpu_start
-        results[kind] = (result, cpu)
-        print(f"{kind:10s} ({config.sparsity_label()}): wall s/epoch "
-              f"{', '.join(f'{t:.2f}' for t in result.epoch_seconds)}; CPU s/epoch "
-              f"{cpu / args.epochs:.2f} (/ {threads} threads: {cpu / args.epochs / threads:.2f}"
-              f"); L0 per epoch {', '.join(f'{v:.1f}' for v in result.epoch_l0)}")
+    project = train_project(X, kinds, settings, args, threads)
+    if "relu" in project:
+        numpy_baseline(X, m, project["relu"][0].l1, project["relu"][1].epoch_seconds[0],
+                       args.reference_steps)
 
-    if "relu" in results:
-        mean, scale = standardization(X)
-        xs = (X - mean) / scale
-        params = list(initial_parameters(m, X.shape[1], 0, xs.mean(axis=0),
-                                         2.0 * X.shape[1] / m))
-        moments = ([np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params])
-        numpy_step(params, moments, xs[:256], 1.0, 1e-3, 1)  # warm-up (BLAS threads)
-        start = time.perf_counter()
-        for step in range(args.reference_steps):
-            numpy_step(params, moments, xs[step * 256:(step + 1) * 256], 1.0, 1e-3, step + 2)
-        numpy_epoch = ((time.perf_counter() - start) / args.reference_steps
-                       * np.ceil(X.shape[0] / 256))
-        first = results["relu"][0].epoch_seconds[0]
-        print(f"numpy/BLAS baseline (ReLU, first-epoch steps, scaled to an epoch): "
-              f"{numpy_epoch:.2f} s per epoch; the kernels' first epoch is "
-              f"{numpy_epoch / first:.1f}x faster")
-
-    if not args.no_saelens and "topk" in results:
+    lens_runs, why_not = {}, "--no-saelens"
+    if not args.no_saelens:
+        # Set before sae_lens imports tqdm: SAETrainer's progress bars would garble the output.
+        os.environ.setdefault("TQDM_DISABLE", "1")
         try:
             import sae_lens
         except ImportError:
-            print("SAELens not importable: comparison skipped")
+            why_not = "sae_lens not importable"
         else:
-            import tempfile
+            print(f"SAELens {sae_lens.__version__}, float32, torch threads "
+                  f"{args.torch_threads}, constant lr (lr_end = lr), torch.manual_seed(0):")
+            lens_runs = run_saelens(X, project, args)
+    if not lens_runs:
+        print(f"SAELens comparison skipped ({why_not})")
 
-            from percolation_tms.sae import read_saelens
-
-            mean, scale = standardization(X)
-            xs = (X - mean) / scale
-            lens, wall, cpu = saelens_topk(
-                xs, args, lambda e: _kernels.shuffled_order(X.shape[0], 0, DOMAIN_SAE_BATCH,
-                                                            e))
-            ours, our_cpu = results["topk"]
-            print(f"SAELens {sae_lens.__version__} TopK (k 8, float32, torch threads "
-                  f"{args.torch_threads}): {wall:.2f} s wall, {cpu:.2f} s CPU for "
-                  f"{args.epochs} epochs; project TopK (float64): {ours.seconds:.2f} s wall, "
-                  f"{our_cpu:.2f} s CPU: the project is {wall / ours.seconds:.2f}x faster "
-                  f"(wall), {cpu / our_cpu:.2f}x (CPU)")
-            with tempfile.TemporaryDirectory() as folder:
-                lens.save_inference_model(folder)
-                import json
-                with open(os.path.join(folder, "percolation_tms.json"), "w") as handle:
-                    json.dump({"input_mean": mean.tolist(), "input_scale": scale}, handle)
-                theirs = read_saelens(folder)
-            print("scored by the project's scoring (all features; bands of >= 16 points):")
-            score(ours.sae, X, features, "project")
-            score(theirs, X, features, "SAELens")
-            print("settings that differ: SAELens lr schedule constant here (lr_end = lr), "
-                  "gradient clipping at norm 1, decoder initialised at norm 0.1 with free "
-                  "row norms (topk rescales acts by them), its own init (W_enc = W_dec^T) "
-                  "and float32; the project keeps unit atoms, float64, b_dec = mean init.")
+    print("scored by the project's scoring (all features; bands of >= 16 points):")
+    rows = []
+    for kind, (config, result, cpu) in project.items():
+        ours = score(result.sae, X, features, f"project {kind}")
+        lens = lens_runs.get(kind)
+        theirs = None
+        if lens and lens["sae"] is not None:
+            theirs = score(lens["sae"], X, features, f"SAELens {kind}")
+        elif lens:
+            print(f"  SAELens {kind}: scoring skipped ({lens['why_not']})")
+        rows.append({"kind": f"{kind} ({config.sparsity_label()})",
+                     "wall": result.seconds / args.epochs, "cpu": cpu / args.epochs,
+                     "lens_wall": lens["wall"] / args.epochs if lens else None,
+                     "lens_cpu": lens["cpu"] / args.epochs if lens else None,
+                     "ours": ours, "theirs": theirs})
+    print()
+    print(markdown_table(rows))
+    print()
+    if lens_runs:
+        print("settings SAELens cannot match:")
+        for note in COMMON_NOTES:
+            print(f"- all kinds: {note.format(norm=args.decoder_init_norm)}")
+        for kind, lens in lens_runs.items():
+            for note in lens["notes"]:
+                print(f"- {kind}: {note}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (whole process, dataset included): {peak:.0f} MB")
 
