@@ -23,7 +23,10 @@ data), SAELens' SAEs read back with ``percolation_tms.sae.read_saelens`` from th
 inference folders (BatchTopK and Matryoshka are saved as jumprelu with thresholds); then one
 markdown table, a row per kind, to paste into a note; and the peak memory.
 
-    OMP_WAIT_POLICY=passive PYTHONPATH=src python benchmarks/bench_sae.py [--size 100000]
+SAELens trains in a child process with OMP_WAIT_POLICY=passive (torch needs it here) while the
+project's kernels run in this one with OpenMP's default policy (``run_saelens``).
+
+    PYTHONPATH=src python benchmarks/bench_sae.py [--size 100000]
         [--dim 100] [--ratio 8] [--epochs 2] [--kinds relu,topk,batchtopk,jumprelu,matryoshka]
         [--l1 1.0] [--l0-coefficient 0.1] [--k 8] [--settings jumprelu.sparsity=step,...]
         [--decoder-init-norm 0.1] [--no-saelens] [--torch-threads 2] [--cache /tmp/bench_X.npz]
@@ -37,6 +40,8 @@ import argparse
 import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -262,37 +267,44 @@ def saelens_train(sae, xs32, config, args):
     return trained, time.perf_counter() - start, time.process_time() - cpu
 
 
-def read_back(trained, mean, scale):
-    """The trained SAELens SAE as the project's SparseAutoencoder, via its saved inference
-    folder, the architecture it was saved as, and why not (None, ..., reason) when
+def save_trained(trained, folder, mean, scale):
+    """Save a trained SAELens SAE as its inference folder, with the standardisation the
+    project's reader needs; returns the architecture it was saved as."""
+    trained.save_inference_model(folder)
+    with open(os.path.join(folder, "percolation_tms.json"), "w") as handle:
+        json.dump({"input_mean": mean.tolist(), "input_scale": float(scale)}, handle)
+    with open(os.path.join(folder, "cfg.json")) as handle:
+        return json.load(handle).get("architecture")
+
+
+def read_back(folder, architecture):
+    """The saved SAELens SAE as the project's SparseAutoencoder, or (None, why) when
     read_saelens refuses it."""
     from percolation_tms.sae import read_saelens
 
-    with tempfile.TemporaryDirectory() as folder:
-        trained.save_inference_model(folder)
-        with open(os.path.join(folder, "percolation_tms.json"), "w") as handle:
-            json.dump({"input_mean": mean.tolist(), "input_scale": float(scale)}, handle)
-        with open(os.path.join(folder, "cfg.json")) as handle:
-            architecture = json.load(handle).get("architecture")
-        try:
-            return read_saelens(folder), architecture, None
-        except ValueError as exc:  # SAELensFormatError, io.InputFileError
-            return None, architecture, f"saved as {architecture!r}, not readable: {exc}"
+    try:
+        return read_saelens(folder), None
+    except ValueError as exc:  # SAELensFormatError, io.InputFileError
+        return None, f"saved as {architecture!r}, not readable: {exc}"
 
 
-def run_saelens(X, project, args):
-    """Train SAELens for every kind the project trained; returns kind -> dict of timings,
-    the read-back SAE (or None and why) and the notes."""
+def saelens_child(args, settings, out):
+    """The SAELens side, run in its own process (see ``run_saelens``): train every kind,
+    save each SAE to out/<kind>/ and the timings and notes to out/runs.json."""
     import torch
 
+    from percolation_tms.sae import SAEConfig
     from percolation_tms.sae.train import standardization
 
     torch.set_num_threads(args.torch_threads)
+    X = np.load(os.path.join(out, "X.npy"))
     mean, scale = standardization(X)
     xs32 = torch.from_numpy(((X - mean) / scale).astype(np.float32))
     m = round(args.ratio * X.shape[1])
     runs = {}
-    for kind, (config, _, _) in project.items():
+    for kind in args.kinds.split(","):
+        config = SAEConfig(kind=kind, dict_ratio=args.ratio, epochs=args.epochs,
+                           **settings[kind])
         # A short untimed fit first, as the project's kernels are compiled before timing.
         torch.manual_seed(0)
         warm, _ = saelens_model(config, X.shape[1], m, args.decoder_init_norm)
@@ -300,11 +312,31 @@ def run_saelens(X, project, args):
         torch.manual_seed(0)
         sae, notes = saelens_model(config, X.shape[1], m, args.decoder_init_norm)
         trained, wall, cpu = saelens_train(sae, xs32, config, args)
-        readable, architecture, why_not = read_back(trained, mean, scale)
-        runs[kind] = {"wall": wall, "cpu": cpu, "sae": readable, "why_not": why_not,
-                      "notes": notes}
+        architecture = save_trained(trained, os.path.join(out, kind), mean, scale)
+        runs[kind] = {"wall": wall, "cpu": cpu, "notes": notes, "architecture": architecture,
+                      "class": type(sae).__name__}
         print(f"SAELens {kind:10s}: {wall / args.epochs:.2f} s wall, {cpu / args.epochs:.2f} "
-              f"s CPU per epoch ({type(sae).__name__}, saved as {architecture!r})")
+              f"s CPU per epoch ({type(sae).__name__}, saved as {architecture!r})", flush=True)
+    with open(os.path.join(out, "runs.json"), "w") as handle:
+        json.dump(runs, handle)
+
+
+def run_saelens(X, argv, out):
+    """Train SAELens in a child process with OMP_WAIT_POLICY=passive and read its SAEs back.
+
+    torch's OpenMP threads need the passive wait policy on a small machine (without it one
+    SAELens run here took 227 s instead of 6 s), but the policy also slows every parallel
+    region of the project's numba kernels (their threads then sleep between the several
+    parallel loops of a step): each side runs with its own best setting, in its own
+    process."""
+    np.save(os.path.join(out, "X.npy"), X)
+    env = dict(os.environ, OMP_WAIT_POLICY="passive", TQDM_DISABLE="1")
+    subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--saelens-child", out],
+                   env=env, check=True)
+    with open(os.path.join(out, "runs.json")) as handle:
+        runs = json.load(handle)
+    for kind, run in runs.items():
+        run["sae"], run["why_not"] = read_back(os.path.join(out, kind), run["architecture"])
     return runs
 
 
@@ -354,8 +386,16 @@ def main() -> None:
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--reference-steps", type=int, default=20)
     parser.add_argument("--cache", default=None, help="npz to keep the generated data in")
+    parser.add_argument("--saelens-child", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     settings = kind_settings(args)
+    if args.saelens_child:
+        saelens_child(args, settings, args.saelens_child)
+        return
+    if os.environ.get("OMP_WAIT_POLICY", "").lower() == "passive":
+        print("note: OMP_WAIT_POLICY=passive slows the project's numba threads; the SAELens "
+              "child sets it for torch by itself, so run this script without it")
+    workdir = tempfile.TemporaryDirectory()
 
     from percolation_tms import _progress
     from percolation_tms.sae import SAEConfig, select_features, train_sae
@@ -383,16 +423,15 @@ def main() -> None:
 
     lens_runs, why_not = {}, "--no-saelens"
     if not args.no_saelens:
-        # Set before sae_lens imports tqdm: SAETrainer's progress bars would garble the output.
-        os.environ.setdefault("TQDM_DISABLE", "1")
         try:
             import sae_lens
         except ImportError:
             why_not = "sae_lens not importable"
         else:
             print(f"SAELens {sae_lens.__version__}, float32, torch threads "
-                  f"{args.torch_threads}, constant lr (lr_end = lr), torch.manual_seed(0):")
-            lens_runs = run_saelens(X, project, args)
+                  f"{args.torch_threads}, constant lr (lr_end = lr), torch.manual_seed(0), "
+                  "in a child process with OMP_WAIT_POLICY=passive:", flush=True)
+            lens_runs = run_saelens(X, sys.argv[1:], workdir.name)
     if not lens_runs:
         print(f"SAELens comparison skipped ({why_not})")
 
@@ -422,7 +461,10 @@ def main() -> None:
             for note in lens["notes"]:
                 print(f"- {kind}: {note}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (whole process, dataset included): {peak:.0f} MB")
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory, dataset included: this process (the project) {peak:.0f} MB"
+          + (f", the SAELens process {child:.0f} MB" if lens_runs else ""))
+    workdir.cleanup()
 
 
 if __name__ == "__main__":

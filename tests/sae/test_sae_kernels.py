@@ -114,9 +114,9 @@ def test_encode_matches_the_dense_forward_pass():
     assert encoding.mean_l0 == pytest.approx((f > 0).sum() / 50)
 
 
-def test_latent_major_lists_each_latents_rows_in_order():
+@pytest.mark.parametrize("n_rows, m", [(12, 7), (30, 150)])  # one block of latents, three
+def test_latent_major_lists_each_latents_rows_in_order(n_rows, m):
     rng = np.random.default_rng(9)
-    n_rows, m = 12, 7
     act_index = np.zeros((n_rows, m), dtype=np.int64)
     n_active = rng.integers(0, m + 1, size=n_rows)
     for r in range(n_rows):

@@ -9,29 +9,50 @@ number of threads.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True)
+LATENT_BLOCK = 64  # latents per parallel iteration of latent_major
+
+
+@njit(parallel=True, cache=True)
 def latent_major(act_index, n_active, n_latents, offsets, entry_row, entry_slot):
     """Counting-sort transpose of a batch's active entries: the entries of latent j are
     entry_row/entry_slot[offsets[j]:offsets[j + 1]], batch rows ascending.
 
-    offsets (m + 1,) int64, entry_row and entry_slot (>= total active,) int64, all outputs.
+    act_index (B, >= max n_active) int64, each row's latents ascending; offsets (m + 1,)
+    int64, entry_row and entry_slot (>= total active,) int64, all outputs.  Blocks of
+    ``LATENT_BLOCK`` latents are transposed in parallel, each block owning its latents'
+    counts and slots; the result is the one counting sort, whatever the number of threads.
     """
-    offsets[:] = 0
-    for r in range(n_active.shape[0]):
-        for t in range(n_active[r]):
-            offsets[act_index[r, t] + 1] += 1
+    n_rows = n_active.shape[0]
+    n_blocks = (n_latents + LATENT_BLOCK - 1) // LATENT_BLOCK
+    first = np.empty((n_blocks + 1, n_rows), dtype=np.int64)  # each row's first entry per block
+    for r in prange(n_rows):
+        t = 0
+        for b in range(n_blocks + 1):
+            while t < n_active[r] and act_index[r, t] < b * LATENT_BLOCK:
+                t += 1
+            first[b, r] = t
+    offsets[0] = 0
+    for b in prange(n_blocks):
+        for j in range(b * LATENT_BLOCK, min(n_latents, (b + 1) * LATENT_BLOCK)):
+            offsets[j + 1] = 0
+        for r in range(n_rows):
+            for t in range(first[b, r], first[b + 1, r]):
+                offsets[act_index[r, t] + 1] += 1
     for j in range(n_latents):
         offsets[j + 1] += offsets[j]
-    fill = offsets[:-1].copy()
-    for r in range(n_active.shape[0]):
-        for t in range(n_active[r]):
-            j = act_index[r, t]
-            entry_row[fill[j]] = r
-            entry_slot[fill[j]] = t
-            fill[j] += 1
+    for b in prange(n_blocks):
+        lo = b * LATENT_BLOCK
+        fill = offsets[lo:min(n_latents, lo + LATENT_BLOCK)].copy()
+        for r in range(n_rows):
+            for t in range(first[b, r], first[b + 1, r]):
+                q = fill[act_index[r, t] - lo]
+                entry_row[q] = r
+                entry_slot[q] = t
+                fill[act_index[r, t] - lo] = q + 1
 
 
 @njit(parallel=True, cache=True)
