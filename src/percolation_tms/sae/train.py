@@ -352,8 +352,7 @@ class _Trainer:
         _kernels.forward_rows(x, rows, params, self.rule, self.levels, True, scratch)
         if config.kind == "jumprelu":
             errors = scratch.level_err.reshape(b, -1)  # one level: a (b, d) view
-            _kernels.threshold_gradient_rows(errors, scratch.pre, params, self.rule,
-                                              self.zeros, scratch.theta_rows)
+            _kernels.threshold_gradient_rows(errors, params, self.rule, self.zeros, scratch)
         aux = self._aux(b, scratch) if buffers.aux_groups else False
         scale = 1.0 / b
         grads = buffers.grads

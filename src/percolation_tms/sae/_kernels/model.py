@@ -271,39 +271,38 @@ def forward_rows(x, rows, params, rule, levels, with_grad, scratch):
 
 
 @njit(parallel=True, cache=True)
-def threshold_gradient_rows(e, pre, params, rule, zeros, theta_rows):
+def threshold_gradient_rows(e, params, rule, zeros, scratch):
     """JumpReLU training, after :func:`forward_rows`: theta_rows[r, j] = dloss_r/dtheta_j by
     the straight-through estimator, K(u) = [|u| < 1/2], u = (z - theta) / eps: da/dtheta =
     -(theta / eps) K(u); the step penalty's dH/dtheta = -K(u) / eps.
 
-    e (B, d) the rows' errors (level_err[:, 0]); pre (B, m) their pre-activations; zeros (m,)
-    0.0.  Most latents sit in the window (eps = 2 is as wide as a typical z), so the products
-    e_r . atom_j are computed for all of them, in tiles, into theta_rows first."""
+    e (B, d) the rows' errors (level_err[:, 0]); zeros (m,) 0.0.  Most latents sit in the
+    window (eps = 2 is as wide as a typical z), so the products e_r . atom_j are computed for
+    all of them, in tiles, into theta_rows first.  A latent that does not fire has a = 0, so
+    dloss/da = 2 e . atom_j (+ lambda c for tanh), a branch-free loop; a firing one then takes
+    its dloss/da from act_grad (the forward pass's, tanh term included)."""
     m = params.atoms.shape[0]
-    atoms, threshold = params.atoms, rule.threshold
-    eps, penalty_kind, coefficient, c = (rule.bandwidth, rule.penalty, rule.coefficient,
-                                         rule.tanh_scale)
+    pre, act_index, act_grad, n_active, theta_rows = (
+        scratch.pre, scratch.act_index, scratch.act_grad, scratch.n_active, scratch.theta_rows)
+    threshold = rule.threshold
+    eps = rule.bandwidth
+    penalty_at_zero = rule.coefficient * rule.tanh_scale if rule.penalty == PENALTY_TANH else 0.0
+    step_term = rule.coefficient / eps if rule.penalty == PENALTY_STEP else 0.0
     n_rows = e.shape[0]
     for b in prange((n_rows + TILE - 1) // TILE):
         lo, hi = b * TILE, min(n_rows, (b + 1) * TILE)
-        _dot_tiles(e, atoms, zeros, lo, hi, theta_rows)  # e_r . atom_j
+        _dot_tiles(e, params.atoms, zeros, lo, hi, theta_rows)  # e_r . atom_j
         for r in range(lo, hi):
             out = theta_rows[r]
             p = pre[r]
             for j in range(m):
                 theta = threshold[j]
-                if abs(p[j] - theta) < 0.5 * eps:
-                    dl_da = 2.0 * out[j]
-                    if penalty_kind == PENALTY_TANH:
-                        a = p[j] if p[j] > theta else 0.0
-                        th = math.tanh(c * a)
-                        dl_da += coefficient * c * (1.0 - th * th)
-                    g = -(theta / eps) * dl_da
-                    if penalty_kind == PENALTY_STEP:
-                        g -= coefficient / eps
-                    out[j] = g
-                else:
-                    out[j] = 0.0
+                g = -(theta / eps) * (2.0 * out[j] + penalty_at_zero) - step_term
+                out[j] = g if abs(p[j] - theta) < 0.5 * eps else 0.0
+            for t in range(n_active[r]):
+                j = act_index[r, t]
+                if abs(p[j] - threshold[j]) < 0.5 * eps:
+                    out[j] = -(threshold[j] / eps) * act_grad[r, t] - step_term
 
 
 # ---------------------------------------------------------------------------- BatchTopK
