@@ -180,9 +180,9 @@ def numpy_baseline(X, m, l1, relu_first_epoch, steps):
 # project has no such setting).
 COMMON_NOTES = (
     "SAETrainer clips the gradient norm at 1 (hard-coded; the project does not clip)",
-    "SAELens' decoder rows are free (initialised here at norm {norm:g}, SAELens' default 0.1) "
-    "and W_enc = W_dec^T; the project keeps unit atoms (renormalised after every step) with "
-    "W_enc = W_dec^T (topk, batchtopk, matryoshka) or (2d/m) W_dec^T (relu, jumprelu)",
+    ("SAELens' decoder rows are free (initialised here at norm {norm:g}, SAELens' default 0.1) "
+     "and W_enc = W_dec^T; the project keeps unit atoms (renormalised after every step) with "
+     "W_enc = W_dec^T (topk, batchtopk, matryoshka) or (2d/m) W_dec^T (relu, jumprelu)"),
     "SAELens runs float32 with its own random initialisation, the project float64",
 )
 

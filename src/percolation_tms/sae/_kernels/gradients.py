@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-
 LATENT_BLOCK = 64  # latents per parallel iteration of latent_major
 
 
