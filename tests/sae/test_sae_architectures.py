@@ -232,7 +232,7 @@ def test_new_kinds_are_bit_identical_on_reruns_and_thread_counts(kind, extra):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"kind": "batchtopk"}, "k must be an integer >= 1 for kind 'batchtopk'"),
+    ({"kind": "batchtopk"}, "k must be a finite number > 0"),
     ({"kind": "jumprelu", "k": 2}, "applies to kind 'topk' only"),
     ({"kind": "topk", "k": 2, "l0_coefficient": 0.1}, "applies to kind 'jumprelu' only"),
     ({"kind": "jumprelu", "bandwidth": 0.0}, "bandwidth must be"),
@@ -247,3 +247,36 @@ def test_new_kinds_are_bit_identical_on_reruns_and_thread_counts(kind, extra):
 def test_bad_architecture_settings_are_refused_with_their_name(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SAEConfig(**kwargs)
+
+
+def test_fractional_k_keeps_floor_k_b_entries_per_batch():
+    x = np.random.default_rng(12).standard_normal((64, 6))
+    for kind in ("batchtopk", "matryoshka"):
+        extra = {"width_fractions": (0.5, 1.0)} if kind == "matryoshka" else {}
+        trainer = _Trainer(random_params(12, 6, 4), SAEConfig(kind=kind, k=2.5, **extra), 16)
+        for start in range(0, 64, 16):
+            rows = np.arange(start, start + 16, dtype=np.int64)
+            trainer.train_step(x, rows)
+            assert trainer.buffers.n_active[:16].sum() == 40  # floor(2.5 x 16)
+        codes = ref.batch_top_k(ref.preactivations(trainer.params, x[:16]), 2.5)
+        trainer.evaluate(x, np.arange(16, dtype=np.int64), update=False)
+        got = np.zeros_like(codes)
+        for r in range(16):
+            kept = trainer.buffers.act_index[r, :trainer.buffers.n_active[r]]
+            got[r, kept] = trainer.buffers.act_value[r, :trainer.buffers.n_active[r]]
+        np.testing.assert_allclose(got, codes, rtol=1e-12, atol=1e-12)
+    trainer = _Trainer(random_params(12, 6, 4), SAEConfig(kind="batchtopk", k=0.01), 16)
+    trainer.train_step(x, np.arange(16, dtype=np.int64))  # floor(0.16) = 0: nothing kept
+    assert trainer.buffers.n_active[:16].sum() == 0
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"kind": "topk", "k": 2.5}, "integer >= 1 for kind 'topk'"),
+    ({"kind": "batchtopk", "k": 0}, "k must be a finite number > 0"),
+    ({"kind": "matryoshka", "k": -1.5}, "k must be a finite number > 0"),
+])
+def test_k_is_checked_per_kind(config, message):
+    with pytest.raises(ValueError, match=message):
+        SAEConfig(**config)
+    whole = SAEConfig(kind="topk", k=8.0)  # a list of floats from the CLI gives 8.0
+    assert whole.k == 8 and isinstance(whole.k, int) and whole.sparsity_label() == "k 8"

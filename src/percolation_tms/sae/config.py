@@ -39,8 +39,9 @@ class SAEConfig:
     dict_ratio : dictionary size as a multiple of the input dimension d: n_latents =
         max(1, round(dict_ratio * d)).
     l1 : L1 coefficient (``relu`` only; 0 gives a plain ReLU autoencoder).
-    k : active latents per point (``topk``; the mean per point of ``batchtopk`` and
-        ``matryoshka``).
+    k : active latents per point (``topk``, an integer); the mean per point of
+        ``batchtopk`` and ``matryoshka``, which may be fractional: a batch of B points keeps
+        floor(k B) entries.
     l0_coefficient : lambda of the JumpReLU penalty.
     sparsity : the JumpReLU penalty: ``step`` (number of active latents) or ``tanh`` (sum of
         tanh(c a_j), c = ``tanh_scale``).
@@ -50,7 +51,10 @@ class SAEConfig:
     kind: str = setting("relu", "architecture", choices=KINDS)
     dict_ratio: float = setting(8.0, "dictionary size / d", cli=False)
     l1: float = setting(0.0, "L1 coefficient (relu)", cli=False)
-    k: int = setting(0, "active latents per point (topk, batchtopk, matryoshka)", cli=False)
+    k: float = setting(
+        0, "active latents per point: an integer for topk; the mean per point for batchtopk "
+           "and matryoshka, which may be fractional (a batch of B points keeps floor(k B))",
+        cli=False)
     l0_coefficient: float = setting(0.0, "JumpReLU L0 penalty lambda", cli=False)
     epochs: int = setting(5, "passes over the points, each in a fresh seeded order")
     batch_size: int = setting(256, "points per Adam step")
@@ -64,8 +68,8 @@ class SAEConfig:
               "all coordinates keeps directions comparable with the raw space)")
     # --- AuxK (topk, batchtopk, jumprelu, matryoshka)
     aux_coefficient: float | None = setting(
-        None, "AuxK dead-latent loss coefficient alpha (none: 1 for batchtopk, jumprelu and "
-              "matryoshka as SAELens, 0 for topk)")
+        None, "AuxK dead-latent loss coefficient alpha (none: 1 for batchtopk and matryoshka "
+              "as SAELens, 1 for jumprelu as SynthSAEBench trains it, 0 for topk)")
     aux_k: int | None = setting(None, "dead latents per point in AuxK (none: floor(d / 2))")
     dead_window: int | None = setting(
         None, "steps without firing after which a latent is dead (none: min(1000, steps per "
@@ -89,16 +93,20 @@ class SAEConfig:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if isinstance(self.k, float) and self.k.is_integer():  # 8.0 from a list of floats
+            object.__setattr__(self, "k", int(self.k))
         _check_number(self.dict_ratio, "dict_ratio", lambda v: v > 0, "> 0")
         _check_number(self.l1, "l1", lambda v: v >= 0, ">= 0")
         _check_number(self.l0_coefficient, "l0_coefficient", lambda v: v >= 0, ">= 0")
         if self.kind not in K_KINDS and self.k != 0:
             raise ValueError(f"k={self.k} applies to kind 'topk' only (and batchtopk, "
                              f"matryoshka); kind {self.kind!r} does not use it")
-        if self.kind in K_KINDS and (isinstance(self.k, bool) or not isinstance(self.k, int)
-                                     or self.k < 1):
-            raise ValueError(f"k must be an integer >= 1 for kind {self.kind!r}, got "
-                             f"{self.k!r}")
+        if self.kind == "topk" and (isinstance(self.k, bool) or not isinstance(self.k, int)
+                                    or self.k < 1):
+            raise ValueError(f"k must be an integer >= 1 for kind 'topk', got {self.k!r}")
+        if self.kind in ("batchtopk", "matryoshka"):
+            _check_number(self.k, "k", lambda v: v > 0, "> 0 (the mean active latents per "
+                          "point; fractional values allowed)")
         if self.kind != "relu" and self.l1 != 0:
             raise ValueError(f"l1={self.l1} applies to kind 'relu' only; kind {self.kind!r} "
                              "uses " + ("l0_coefficient" if self.kind == "jumprelu" else "k"))
@@ -183,7 +191,7 @@ class SAEConfig:
             return f"l1 {self.l1:g}"
         if self.kind == "jumprelu":
             return f"lambda {self.l0_coefficient:g}"
-        return f"k {self.k}"
+        return f"k {self.k:g}"
 
     # ------------------------------------------------------------------ round trip
     def to_dict(self) -> dict:
@@ -220,8 +228,9 @@ class SweepConfig:
                                              metavar="R[,R...]")
     l1: tuple[float, ...] = setting((), "L1 coefficients, one SAE each (kind relu)",
                                     metavar="L1[,L1...]")
-    k: tuple[int, ...] = setting((), "active latents per point, one SAE each (topk, "
-                                     "batchtopk, matryoshka)", metavar="K[,K...]")
+    k: tuple[float, ...] = setting((), "active latents per point, one SAE each (topk: "
+                                       "integers; batchtopk, matryoshka: may be fractional)",
+                                   metavar="K[,K...]")
     l0_coefficient: tuple[float, ...] = setting(
         (), "JumpReLU L0 penalty coefficients, one SAE each (kind jumprelu)",
         metavar="LAMBDA[,...]")

@@ -346,7 +346,9 @@ class _Trainer:
             _kernels.preactivations(x, rows, params, scratch)
             if buffers.batch_work is None:
                 buffers.batch_work = _kernels.batch_work(buffers.n_rows, params.atoms.shape[0])
-            kept_low = _kernels.batch_top_k(scratch.pre, config.k, config.k * b,
+            # K = floor(k B) of the whole batch; each row's own top ceil(k) bound the search.
+            kept_low = _kernels.batch_top_k(scratch.pre, math.ceil(config.k),
+                                            math.floor(config.k * b),
                                             scratch.act_index, scratch.n_active,
                                             buffers.batch_work)
         _kernels.forward_rows(x, rows, params, self.rule, self.levels, True, scratch)

@@ -339,6 +339,7 @@ def _candidates(pre, floor, strict, counts, values, columns):
 
 def batch_top_k(pre, k, n_keep, act_index, n_active, work):
     """BatchTopK: keep the ``n_keep`` largest positive entries of the (B, m) matrix ``pre``
+    (k >= n_keep / B an integer: floor(k' B) for a fractional k' takes k = ceil(k'))
     (all positive entries if fewer), ties to the lower row-major index.  Writes each row's
     kept latents (ascending) to act_index / n_active; returns the smallest kept value (0 if
     none).  work: a ``tuples.BatchWork`` of at least B rows.
@@ -349,6 +350,9 @@ def batch_top_k(pre, k, n_keep, act_index, n_active, work):
     value t of the n_keep-th largest, and every row keeps its candidates above t.  (A Python
     function calling kernels: see :func:`preactivations` on nested parallel kernels.)"""
     n_rows = pre.shape[0]
+    if n_keep < 1:
+        n_active[:] = 0
+        return 0.0
     kth, counts = work.kth[:n_rows], work.counts[:n_rows]
     values, columns = work.values[:n_rows], work.columns[:n_rows]
     _row_top(pre, k, act_index, n_active, kth)
