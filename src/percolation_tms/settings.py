@@ -136,6 +136,24 @@ def _format_default(value) -> str:
     return str(value)
 
 
+def to_options(values: dict) -> str:
+    """The command-line options that give these settings (the inverse of ``add_arguments``):
+    ``--name value``, ``--name`` / ``--no-name`` for booleans, comma-separated lists; a None
+    value is left out (the command's default then holds)."""
+    options = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        flag = option_name(name)
+        if isinstance(value, bool):
+            options.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, (list, tuple)):
+            options.append(f"{flag} {','.join(str(v) for v in value)}")
+        else:
+            options.append(f"{flag} {value}")
+    return " ".join(options)
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls, *, only=None, exclude=(),
                   required=(), help_overrides: dict | None = None) -> None:
     """Add one option per field of the dataclass ``cls`` (those with ``cli=True``).

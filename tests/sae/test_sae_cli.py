@@ -138,3 +138,39 @@ def test_missing_files_exit_2_naming_the_file(dataset, tmp_path, capsys):
     copied = tmp_path / "percolation_dataset_size3000_dim16_seed0.npz"
     assert train(copied, tmp_path / "out", "--kind", "relu", "--l1", "1") == 2
     assert "_graph.npz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind, sweep", [("matryoshka", ["--k", "2.5"]),
+                                         ("jumprelu", ["--l0-coefficient", "0.2"]),
+                                         ("topk", ["--k", "3"]), ("relu", ["--l1", "1"])])
+def test_architecture_settings_reach_the_config_through_the_options(kind, sweep):
+    """config.yaml's sae.architecture -> the options of one kind -> the same SAEConfig."""
+    from pathlib import Path
+
+    import yaml
+
+    from percolation_tms import settings
+    from percolation_tms.cli import build_parser
+    from percolation_tms.sae import SAEConfig
+    from percolation_tms.sae.cli import _configs
+    from percolation_tms.sae.config import ARCHITECTURE_SETTINGS, architecture_settings
+
+    values = {"aux_coefficient": 0.5, "aux_k": 7, "dead_window": 30, "threshold_lr": 0.2,
+              "width_fractions": [0.25, 1.0], "matryoshka_aux": False, "sparsity": "step",
+              "tanh_scale": 3.0, "bandwidth": 0.5, "threshold_init": 0.1}
+    assert set(values) == set(ARCHITECTURE_SETTINGS)
+    chosen = architecture_settings(kind, values)
+    args = build_parser().parse_args(["train-sae", "--dataset", "x.npz", "--kind", kind,
+                                      *sweep, *settings.to_options(chosen).split()])
+    config = _configs(args)[0]
+    expected = {name: tuple(v) if isinstance(v, list) else v for name, v in chosen.items()}
+    assert {name: getattr(config, name) for name in expected} == expected
+    for name in set(ARCHITECTURE_SETTINGS) - set(chosen):  # the others keep their defaults
+        assert getattr(config, name) == getattr(SAEConfig(kind=kind, k=config.k, l1=config.l1,
+                                                          l0_coefficient=config.l0_coefficient),
+                                                name)
+    repo = Path(__file__).resolve().parents[2]
+    defaults = yaml.safe_load((repo / "config.yaml").read_text())["sae"]["architecture"]
+    assert set(defaults) == set(ARCHITECTURE_SETTINGS)
+    with pytest.raises(ValueError, match="unknown SAE architecture settings"):
+        architecture_settings(kind, {"bandwith": 1.0})

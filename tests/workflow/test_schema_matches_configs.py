@@ -70,6 +70,7 @@ SECTIONS = {
          "k": "the sweeps' values", "l0_coefficient": "the sweeps' values",
          "epochs": "20 passes over 50,000 points", "n_samples": "50,000 points keep the "
                                                                "default run short"}),
+    ("sae", "architecture"): Section(SAE),
     ("toy_models", "phase_diagram"): Section(
         "percolation_tms.toymodels.config:PhaseDiagramConfig"),
     ("persian_rug",): Section("percolation_tms.persianrug.config:PersianRugConfig"),

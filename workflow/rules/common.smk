@@ -3,7 +3,8 @@ from collections import namedtuple
 
 import sys
 
-from percolation_tms import workflow_config
+from percolation_tms import settings, workflow_config
+from percolation_tms.sae import config as sae_config
 from percolation_tms.dataset.memory import estimate_peak_bytes
 
 from percolation_tms.figures.registry import FIGURES
@@ -51,6 +52,7 @@ if BASIN_SCAN["seed"] not in TOY_SYNTHETIC["seeds"]:
         f"{TOY_SYNTHETIC['seeds']}"
     )
 SAE_HIERARCHY = config["sae"]["hierarchy"]
+SAE_ARCHITECTURE = config["sae"]["architecture"]
 
 Dataset = namedtuple("Dataset", ["mode", "size", "dim", "seed"])
 
@@ -127,6 +129,12 @@ def sae_sweep_option(settings):
 
 
 SAE_PERCOLATION_DIR = "results/sae/percolation/{mode}/size{size}_dim{dim}_seed{seed}/{kind}"
+
+
+def sae_architecture_option(wildcards):
+    """The sae.architecture settings (config.yaml) that the job's kind uses, as options."""
+    return settings.to_options(
+        sae_config.architecture_settings(wildcards.kind, SAE_ARCHITECTURE))
 
 
 def sae_output_options(output):

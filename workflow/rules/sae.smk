@@ -28,6 +28,7 @@ rule train_sae:
         lr=SAE_PERCOLATION["lr"],
         seed=SAE_PERCOLATION["seed"],
         standardize="--standardize" if SAE_PERCOLATION["standardize"] else "--no-standardize",
+        architecture=sae_architecture_option,
         min_feature_points=SAE_PERCOLATION["min_feature_points"],
         max_features=(
             ""
@@ -52,7 +53,8 @@ rule train_sae:
         " --dataset {input.main} --kind {wildcards.kind} {params.sweep}"
         " --dict-ratios {params.dict_ratios} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --lr {params.lr} --seed {params.seed}"
-        " {params.standardize} --min-feature-points {params.min_feature_points}"
+        " {params.standardize} {params.architecture}"
+        " --min-feature-points {params.min_feature_points}"
         " {params.max_features} --feature-order {params.feature_order}"
         " {params.outputs} > {log} 2>&1"
 
@@ -74,6 +76,7 @@ rule sae_synthetic:
         lr=SAE_SYNTHETIC["lr"],
         seed=SAE_SYNTHETIC["seed"],
         standardize="--standardize" if SAE_SYNTHETIC["standardize"] else "--no-standardize",
+        architecture=sae_architecture_option,
         outputs=lambda wildcards, output: sae_output_options(output),
     log:
         "results/logs/sae_synthetic/{kind}.log",
@@ -99,7 +102,7 @@ rule sae_synthetic:
         " --kind {wildcards.kind} {params.sweep}"
         " --dict-ratios {params.dict_ratios} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --lr {params.lr} --seed {params.seed}"
-        " {params.standardize} {params.outputs} > {log} 2>&1"
+        " {params.standardize} {params.architecture} {params.outputs} > {log} 2>&1"
 
 
 rule sae_hierarchy:
@@ -117,6 +120,7 @@ rule sae_hierarchy:
         lr=SAE_HIERARCHY["lr"],
         seed=SAE_HIERARCHY["seed"],
         standardize="--standardize" if SAE_HIERARCHY["standardize"] else "--no-standardize",
+        architecture=sae_architecture_option,
         outputs=lambda wildcards, output: sae_output_options(output),
     log:
         "results/logs/sae_hierarchy/{kind}.log",
@@ -141,7 +145,7 @@ rule sae_hierarchy:
         " --kind {wildcards.kind} {params.sweep}"
         " --dict-ratios {params.dict_ratios} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --lr {params.lr} --seed {params.seed}"
-        " {params.standardize} {params.outputs} > {log} 2>&1"
+        " {params.standardize} {params.architecture} {params.outputs} > {log} 2>&1"
 
 
 # The files the SAE figures read (figure registry: inputs).

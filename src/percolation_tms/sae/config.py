@@ -20,6 +20,14 @@ K_KINDS = ("topk", "batchtopk", "matryoshka")  # the kinds whose sparsity is k
 AUX_KINDS = ("topk", "batchtopk", "jumprelu", "matryoshka")  # the kinds that take AuxK
 SPARSITY_PENALTIES = ("step", "tanh")
 DEFAULT_AUX_COEFFICIENT = {"topk": 0.0, "batchtopk": 1.0, "jumprelu": 1.0, "matryoshka": 1.0}
+# The architecture settings (config.yaml's sae.architecture) and the kinds that use each.
+ARCHITECTURE_SETTINGS = {
+    "aux_coefficient": AUX_KINDS, "aux_k": AUX_KINDS, "dead_window": AUX_KINDS,
+    "threshold_lr": ("batchtopk", "matryoshka"),
+    "width_fractions": ("matryoshka",), "matryoshka_aux": ("matryoshka",),
+    "sparsity": ("jumprelu",), "tanh_scale": ("jumprelu",), "bandwidth": ("jumprelu",),
+    "threshold_init": ("jumprelu",),
+}
 DEAD_WINDOW = 1000  # SAELens' dead_feature_window (steps)
 
 
@@ -241,6 +249,17 @@ def _check_number(value, name: str, ok, requirement: str) -> None:
     if (isinstance(value, bool) or not isinstance(value, (int, float))
             or not math.isfinite(value) or not ok(value)):
         raise ValueError(f"{name} must be a finite number {requirement}, got {value!r}")
+
+
+def architecture_settings(kind: str, values: dict) -> dict:
+    """The entries of ``values`` (architecture settings by name) that ``kind`` uses;
+    ValueError for a name that is not an architecture setting."""
+    unknown = sorted(set(values) - set(ARCHITECTURE_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown SAE architecture settings {unknown}; known: "
+                         f"{', '.join(ARCHITECTURE_SETTINGS)}")
+    return {name: value for name, value in values.items()
+            if kind in ARCHITECTURE_SETTINGS[name]}
 
 
 def sweep_configs(base: SAEConfig, dict_ratios, l1_values=None, k_values=None,
