@@ -18,6 +18,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from percolation_tms import io
@@ -112,19 +113,44 @@ def _label(setting: tuple, with_ratio: bool) -> str:
 
 
 def _styles(settings: list[tuple]) -> dict[tuple, dict]:
-    """Colour by sparsity setting (ordered: viridis), marker and line style by dictionary size."""
+    """Marker and line style by dictionary size; colour by sparsity setting (ordered:
+    viridis) for one kind, by kind when several are compared (their sparsity settings are not
+    on one scale)."""
     pressures = sorted({_pressure(s) for s in settings})
     ratios = sorted({s[1] for s in settings})
+    by_kind = len({s[0] for s in settings}) > 1
     cmap = mpl.colormaps[style.SEQUENTIAL_CMAP]
     markers, lines = "osD^v", ["-", "--", ":", "-."]
     out = {}
     for s in settings:
         rank = pressures.index(_pressure(s))
         r = ratios.index(s[1])
-        out[s] = {"color": cmap(0.85 * rank / max(len(pressures) - 1, 1)),
-                  "marker": markers[r % len(markers)], "linestyle": lines[r % len(lines)],
-                  "label": _label(s, len(ratios) > 1)}
+        color = (_kind_color(s[0]) if by_kind
+                 else cmap(0.85 * rank / max(len(pressures) - 1, 1)))
+        out[s] = {"color": color, "marker": markers[r % len(markers)],
+                  "linestyle": lines[r % len(lines)], "label": _label(s, len(ratios) > 1)}
     return out
+
+
+def _settings_legend(ax, settings: list[tuple], styles: dict) -> None:
+    """One legend entry per setting, or, for several kinds at several dictionary sizes, one
+    per kind (colour) and one per size (marker): a short legend for many lines."""
+    kinds = list(dict.fromkeys(s[0] for s in settings))
+    ratios = sorted({s[1] for s in settings})
+    if len(kinds) == 1 or len(ratios) == 1:
+        ax.legend(loc="best", fontsize=7.5)
+        return
+    handles = []
+    for kind in kinds:
+        first = next(s for s in settings if s[0] == kind)
+        handles.append(Line2D([], [], color=styles[first]["color"],
+                                        label=_label(first, False)))
+    for ratio in ratios:
+        first = next(s for s in settings if s[1] == ratio)
+        handles.append(Line2D([], [], color=style.GREY, linestyle="none",
+                                        marker=styles[first]["marker"],
+                                        label=f"m = {ratio:g}d"))
+    ax.legend(handles=handles, loc="best", fontsize=7.5, ncol=2)
 
 
 def _select(frame: pd.DataFrame, setting: tuple) -> pd.DataFrame:
@@ -249,7 +275,7 @@ def _recovery_figure(runs: Sequence[SAERun], by: str, out_path) -> Figure:
     ax_count.set_title(f"({letters[2]}) features per {per}")
     ax_pearson.set_ylim(bottom=min(0.0, ax_pearson.get_ylim()[0]))
     ax_f1.set_ylim(bottom=0.0)
-    ax_pearson.legend(loc="best")
+    _settings_legend(ax_pearson, settings, styles)
     fig.suptitle(f"Recovery of the ground-truth features by {by}{_runs_note(runs)}; "
                  f"groups with < {MIN_FEATURES} features not drawn")
     style.save_figure(fig, out_path)
