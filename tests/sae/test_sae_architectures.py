@@ -95,6 +95,42 @@ def test_jumprelu_loss_and_gradients_match_the_reference(penalty):
     np.testing.assert_allclose(grad_theta, g.mean(axis=0), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("penalty", ["tanh", "step"])
+def test_ste_to_input_passes_the_threshold_gradients_on_to_z(penalty):
+    """dloss/dz_rj gains -dloss/dtheta_j of row r (SPEC 1.4) for every latent in the window,
+    firing or not: the encoder, b_enc and (through W_enc^T) b_dec gradients change by that
+    term, the atoms' not at all, the thresholds' not at all."""
+    params = random_params(7, 5, 3)
+    x = np.random.default_rng(53).standard_normal((6, 5))
+    theta = np.random.default_rng(12).uniform(0.05, 0.6, 7)
+    lam, c, eps = 0.3, 4.0, 0.8
+    common = {"kind": "jumprelu", "l0_coefficient": lam, "sparsity": penalty,
+              "tanh_scale": c, "bandwidth": eps, "aux_coefficient": 0.0, "dict_ratio": 7 / 5}
+    loss, grads, grad_theta = loss_and_gradients(params, x, config=SAEConfig(**common),
+                                                 threshold=theta)
+    loss_ste, grads_ste, grad_theta_ste = loss_and_gradients(
+        params, x, config=SAEConfig(**common, ste_to_input=True), threshold=theta)
+    assert loss_ste == loss
+    np.testing.assert_array_equal(grad_theta_ste, grad_theta)
+    z = ref.preactivations(params, x)
+    a = np.where(z > theta, z, 0.0)
+    err = a @ params.atoms + params.b_dec - x
+    window = np.abs(z - theta) < eps / 2
+    assert (window & (a == 0)).any()  # the test needs latents in the window that do not fire
+    dl_da = 2 * err @ params.atoms.T
+    if penalty == "tanh":
+        dl_da = dl_da + lam * c * (1 - np.tanh(c * a) ** 2)
+    g_theta = -(theta / eps) * dl_da * window - (lam / eps * window if penalty == "step" else 0)
+    extra = -g_theta / x.shape[0]  # d(mean loss)/dz_rj gained
+    xc = x - params.b_dec
+    np.testing.assert_allclose(grads_ste.enc, grads.enc + extra.T @ xc, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grads_ste.b_enc, grads.b_enc + extra.sum(axis=0), rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_allclose(grads_ste.b_dec, grads.b_dec - params.enc.T @ extra.sum(axis=0),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(grads_ste.atoms, grads.atoms)
+
+
 def test_jumprelu_step_threshold_gradient_is_the_penalty_term_at_theta_zero():
     params = random_params(9, 4, 2)
     x = np.random.default_rng(4).standard_normal((12, 4))
@@ -211,6 +247,7 @@ def test_threshold_codes_do_not_depend_on_the_chunk():
 
 @pytest.mark.parametrize("kind, extra", [
     ("batchtopk", {"k": 3}), ("jumprelu", {"l0_coefficient": 0.2}),
+    ("jumprelu", {"l0_coefficient": 0.2, "ste_to_input": True}),
     ("matryoshka", {"k": 3}), ("topk", {"k": 3, "aux_coefficient": 1.0}),
 ])
 def test_new_kinds_are_bit_identical_on_reruns_and_thread_counts(kind, extra):
@@ -241,7 +278,7 @@ def test_new_kinds_are_bit_identical_on_reruns_and_thread_counts(kind, extra):
     ({"kind": "matryoshka", "k": 2, "width_fractions": (0.5,)}, "width_fractions"),
     ({"kind": "relu", "aux_coefficient": 1.0}, "no AuxK loss"),
     ({"kind": "batchtopk", "k": 2, "threshold_lr": 0.0}, "threshold_lr must be"),
-    ({"kind": "jumprelu", "ste_to_input": True}, "ste_to_input is not implemented"),
+    ({"kind": "topk", "k": 2, "ste_to_input": True}, "ste_to_input applies to kind 'jumprelu'"),
     ({"kind": "topk", "k": 2, "aux_k": 0}, "aux_k must be an integer >= 1"),
 ])
 def test_bad_architecture_settings_are_refused_with_their_name(kwargs, message):

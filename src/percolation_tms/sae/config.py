@@ -95,8 +95,9 @@ class SAEConfig:
     tanh_scale: float = setting(4.0, "c of the tanh penalty")
     bandwidth: float = setting(2.0, "straight-through estimator bandwidth epsilon")
     threshold_init: float = setting(0.5, "initial JumpReLU thresholds")
-    ste_to_input: bool = setting(False, "JumpReLU: pass the threshold gradients on to z "
-                                        "(not implemented; must stay off)")
+    ste_to_input: bool = setting(
+        False, "JumpReLU: pass the threshold gradients on to z as well (every latent in the "
+               "straight-through window then trains its encoder row)")
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -162,9 +163,9 @@ class SAEConfig:
         _check_number(self.tanh_scale, "tanh_scale", lambda v: v > 0, "> 0")
         _check_number(self.bandwidth, "bandwidth", lambda v: v > 0, "> 0")
         _check_number(self.threshold_init, "threshold_init", lambda v: v >= 0, ">= 0")
-        if self.ste_to_input:
-            raise ValueError("ste_to_input is not implemented: the threshold gradients reach "
-                             "the thresholds only")
+        if self.ste_to_input and self.kind != "jumprelu":
+            raise ValueError(f"ste_to_input applies to kind 'jumprelu' only, not "
+                             f"{self.kind!r}")
 
     # ------------------------------------------------------------------ derived settings
     def n_latents(self, dim: int) -> int:

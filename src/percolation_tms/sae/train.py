@@ -224,7 +224,8 @@ class _Buffers:
     """Scratch arrays of a forward/backward pass over up to ``n_rows`` points."""
 
     def __init__(self, n_rows: int, dim: int, n_latents: int, with_grad: bool,
-                 n_levels: int = 1, theta: bool = False, aux_groups: int = 0):
+                 n_levels: int = 1, theta: bool = False, aux_groups: int = 0,
+                 ste: bool = False):
         self.n_rows = n_rows
         level_err = np.empty((n_rows, n_levels, dim))
         self.scratch = Scratch(
@@ -244,6 +245,14 @@ class _Buffers:
                                    np.empty(n_rows * n_latents, dtype=np.int64))
             self.grads = _zero_parameters(n_latents, dim)
             self.grad_theta = np.zeros(n_latents)
+        self.ste = None  # JumpReLU ste_to_input: the entries that train the encoder
+        if ste:
+            self.ste = (np.empty((n_rows, n_latents), dtype=np.int64),
+                        np.empty((n_rows, n_latents)), np.empty((n_rows, n_latents)),
+                        np.zeros(n_rows, dtype=np.int64),
+                        Entries(np.empty(n_latents + 1, dtype=np.int64),
+                                np.empty(n_rows * n_latents, dtype=np.int64),
+                                np.empty(n_rows * n_latents, dtype=np.int64)))
         self.aux_groups = aux_groups
         if aux_groups:
             self.aux_index = np.empty((n_rows, n_latents), dtype=np.int64)
@@ -328,7 +337,7 @@ class _Trainer:
         self.buffers = _Buffers(batch_size, dim, n_latents, with_grad=True,
                                 n_levels=ends.size, theta=kind == "jumprelu",
                                 aux_groups=self.aux_group_level.size if self.aux_alpha > 0
-                                else 0)
+                                else 0, ste=config.ste_to_input)
 
     def dead_mask(self) -> np.ndarray:
         if self.dead_override is not None:
@@ -360,9 +369,17 @@ class _Trainer:
         grads = buffers.grads
         _kernels.latent_major(scratch.act_index, scratch.n_active, params.atoms.shape[0],
                               *buffers.entries)
-        _kernels.latent_gradients(scratch.xc, scratch.act_value, scratch.act_grad,
-                                  scratch.err, self.levels.latent_level, buffers.entries,
-                                  scale, grads)
+        if buffers.ste is None:
+            _kernels.latent_gradients(scratch.xc, scratch.act_value, scratch.act_grad,
+                                      scratch.err, self.levels.latent_level, buffers.entries,
+                                      scale, grads)
+        else:  # every latent in the window trains its encoder row (entries: fired latents)
+            index, value, grad, count, entries = buffers.ste
+            index, value, grad, count = index[:b], value[:b], grad[:b], count[:b]
+            _kernels.ste_rows(params, self.rule, scratch, index, value, grad, count)
+            _kernels.latent_major(index, count, params.atoms.shape[0], *entries)
+            _kernels.latent_gradients(scratch.xc, value, grad, scratch.err,
+                                      self.levels.latent_level, entries, scale, grads)
         if aux:
             _kernels.latent_major(buffers.aux_index[:b], buffers.aux_n[:b],
                                   params.atoms.shape[0], *buffers.aux_entries)

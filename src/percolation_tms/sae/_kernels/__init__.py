@@ -36,6 +36,7 @@ from percolation_tms.sae._kernels.model import (
     preactivations,
     select_top,
     select_top_k,
+    ste_rows,
     threshold_gradient_rows,
 )
 from percolation_tms.sae._kernels.optim import (
@@ -83,6 +84,7 @@ __all__ = [
     "select_top",
     "select_top_k",
     "shuffled_order",
+    "ste_rows",
     "synthetic_counts",
     "synthetic_fill",
     "threshold_gradient_rows",

@@ -305,6 +305,35 @@ def threshold_gradient_rows(e, params, rule, zeros, scratch):
                     out[j] = -(threshold[j] / eps) * act_grad[r, t] - step_term
 
 
+@njit(parallel=True, cache=True)
+def ste_rows(params, rule, scratch, index, value, grad, count):
+    """JumpReLU with ``ste_to_input``, after :func:`threshold_gradient_rows`: the entries
+    that train the encoder, per row, latents ascending: every latent that fires or sits in
+    the straight-through window, with dloss/dz_j = act_grad (if it fires) - theta_rows[r, j]
+    (the threshold gradient passed on to z, SPEC 1.4) and its activation (0 if it does not
+    fire).  index, value, grad (B, m) and count (B,) are the outputs, as act_index,
+    act_value, act_grad and n_active are for the active entries."""
+    m = params.atoms.shape[0]
+    pre, act_index, act_value, act_grad, n_active, theta_rows = (
+        scratch.pre, scratch.act_index, scratch.act_value, scratch.act_grad, scratch.n_active,
+        scratch.theta_rows)
+    threshold = rule.threshold
+    half_width = 0.5 * rule.bandwidth
+    for r in prange(pre.shape[0]):
+        t = 0
+        c = 0
+        for j in range(m):
+            fires = t < n_active[r] and act_index[r, t] == j
+            if fires or abs(pre[r, j] - threshold[j]) < half_width:
+                index[r, c] = j
+                value[r, c] = act_value[r, t] if fires else 0.0
+                grad[r, c] = (act_grad[r, t] if fires else 0.0) - theta_rows[r, j]
+                c += 1
+            if fires:
+                t += 1
+        count[r] = c
+
+
 # ---------------------------------------------------------------------------- BatchTopK
 @njit(parallel=True, cache=True)
 def _row_top(pre, k, act_index, n_active, kth):
