@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from percolation_tms.checks import check_count
 from percolation_tms.embedding.embed import DTYPES
-from percolation_tms.percolation.graph import MODES, check_flag, resolve_create_prob
+from percolation_tms.percolation.options import MODES, check_flag, resolve_create_prob
 from percolation_tms.seeds import EMBED_SEED_OFFSET, VALUE_SEED_OFFSET, dataset_seeds
 from percolation_tms.settings import setting
 

@@ -1,15 +1,21 @@
-"""The embedding stage: a branching random walk places every point in R^d (spec section 3)."""
+"""The embedding stage: a branching random walk places every point in R^d (spec section 3).
+
+The kernels are imported on the first call of :func:`embed`, so that ``DTYPES`` and
+``resolve_dtype`` (which ``DatasetConfig`` and the command line use) do not load numba.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from percolation_tms.checks import check_count, work_stripes
-from percolation_tms.embedding import _kernels
-from percolation_tms.percolation.graph import Graph
 from percolation_tms.seeds import embed_seed_of
+
+if TYPE_CHECKING:
+    from percolation_tms.percolation.graph import Graph
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -50,6 +56,8 @@ def embed(graph: Graph, dim: int, embed_seed: int | None = None, dtype="float64"
     -------
     X : array of shape (graph.n_points, dim), rows in output order.
     """
+    from percolation_tms.embedding import _kernels
+
     dim = check_count("dim", dim)
     dtype = resolve_dtype(dtype)
     embed_seed = embed_seed_of(graph.seed, embed_seed)

@@ -15,27 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from percolation_tms import io
-from percolation_tms.checks import check_count, check_probability, check_seed, work_stripes
+from percolation_tms.checks import check_count, check_seed, work_stripes
 from percolation_tms.percolation import _kernels, _nested
+from percolation_tms.percolation.options import (  # noqa: F401 (re-exported)
+    MODES,
+    check_flag,
+    resolve_create_prob,
+)
 from percolation_tms.seeds import graph_seed_of
-
-MODES = ("one_cluster", "distribution", "custom")
-_MODE_CREATE_PROB = {"one_cluster": 0.0, "distribution": 1.0 / 3.0}
-
-
-
-def resolve_create_prob(mode: str, create_prob: float | None) -> float:
-    """The new-cluster probability p of a mode; validates the (mode, create_prob) pair."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    if mode == "custom":
-        if create_prob is None:
-            raise ValueError("create_prob is required in custom mode (a probability in [0, 1])")
-        return check_probability("create_prob", create_prob)
-    if create_prob is not None:
-        raise ValueError(f"create_prob is only accepted in custom mode; mode {mode!r} fixes it "
-                         f"to {_MODE_CREATE_PROB[mode]:.6g}")
-    return _MODE_CREATE_PROB[mode]
 
 
 class _ClusterOffsets:
@@ -205,12 +192,6 @@ def generate_graph(mode: str, size: int, seed: int, create_prob: float | None = 
     defaults to S (spec section 6)."""
     plan = plan_clusters(mode, size, graph_seed_of(seed, graph_seed), create_prob)
     return build_graph(plan, seed=check_seed("seed", seed), nested=check_flag("nested", nested))
-
-
-def check_flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r}")  # noqa: TRY004
-    return bool(value)
 
 
 # ------------------------------------------------------------------------------- files

@@ -8,18 +8,7 @@ their tables; ``saelens`` SAELens folders (read, write); ``outputs`` the files; 
 ``train-sae``, ``sae-synthetic`` and ``score-sae`` commands.  Kernels live in ``_kernels/``.
 """
 
-from percolation_tms.sae.config import SAEConfig, sweep_configs
-from percolation_tms.sae.saelens import read_saelens, write_saelens
-from percolation_tms.sae.score import (
-    FeatureSet,
-    Recovery,
-    mean_max_cosine_similarity,
-    score_features,
-    select_features,
-    summarize,
-)
-from percolation_tms.sae.synthetic import KnownDictionaryData, make_known_dictionary_data
-from percolation_tms.sae.train import Encoding, SAETrainResult, SparseAutoencoder, encode, train_sae
+from percolation_tms._lazy import lazy_exports
 
 __all__ = [
     "Encoding",
@@ -40,3 +29,13 @@ __all__ = [
     "train_sae",
     "write_saelens",
 ]
+
+# Imported from their submodules on first use (percolation_tms._lazy).
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "config": ("SAEConfig", "sweep_configs"),
+    "saelens": ("read_saelens", "write_saelens"),
+    "score": ("FeatureSet", "Recovery", "mean_max_cosine_similarity", "score_features",
+              "select_features", "summarize"),
+    "synthetic": ("KnownDictionaryData", "make_known_dictionary_data"),
+    "train": ("Encoding", "SAETrainResult", "SparseAutoencoder", "encode", "train_sae"),
+})

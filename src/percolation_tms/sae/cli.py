@@ -40,8 +40,7 @@ def _training_options(parser, epochs_help: str | None = None) -> None:
 
 
 def register(subparsers) -> None:
-    from percolation_tms.sae.hierarchy import HierarchyConfig
-    from percolation_tms.sae.synthetic import SyntheticConfig
+    from percolation_tms.sae.config import HierarchyConfig, SyntheticConfig
 
     p = subparsers.add_parser(
         "train-sae", help="train sparse autoencoders on a dataset and score them against its "
@@ -172,10 +171,11 @@ def _sae_synthetic(args) -> None:
 
     from percolation_tms import io
     from percolation_tms.sae import outputs
-    from percolation_tms.sae.hierarchy import HierarchyConfig, make_hierarchical_data
+    from percolation_tms.sae.config import HierarchyConfig, SyntheticConfig
+    from percolation_tms.sae.hierarchy import make_hierarchical_data
     from percolation_tms.sae.score import select_features
     from percolation_tms.sae.sweep import KnownTruth, run_sweep
-    from percolation_tms.sae.synthetic import SyntheticConfig, make_known_dictionary_data
+    from percolation_tms.sae.synthetic import make_known_dictionary_data
 
     configs = _configs(args, epochs_default=20)
     data_config = settings.from_arguments(SyntheticConfig, args)

@@ -4,6 +4,8 @@
 the ``train-sae`` and ``sae-synthetic`` options are built from its fields
 (``percolation_tms.settings``).  The settings a sweep varies (dictionary size, l1, k, the
 JumpReLU coefficient) are lists in ``SweepConfig``; ``sweep_configs`` expands them.
+``SyntheticConfig`` and ``HierarchyConfig`` set the data of ``sae-synthetic`` (used by
+``synthetic`` and ``hierarchy``, kept here so that the command's options need no kernels).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
+from percolation_tms import settings
 from percolation_tms.settings import setting
 
 KINDS = ("relu", "topk", "batchtopk", "jumprelu", "matryoshka")
@@ -285,3 +288,87 @@ def sweep_configs(base: SAEConfig, dict_ratios, l1_values=None, k_values=None,
     if not given[own]:
         raise ValueError(f"kind '{base.kind}' needs at least one {own} value")
     return [base.replace(dict_ratio=r, **{own: v}) for r in dict_ratios for v in given[own]]
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """The data of ``sae-synthetic``: ``flat`` (``sae.synthetic``) or ``hierarchical``
+    (``sae.hierarchy``; its tree settings in ``HierarchyConfig``).  The shared sizes default by
+    structure (none: 50,000 x 64 with 128 directions flat; 100,000 x 64 with 512 hierarchical).
+    """
+
+    structure: str = setting("flat", "known dictionary: flat (independent directions) or "
+                                     "hierarchical (a child fires only with its parent)",
+                             choices=("flat", "hierarchical"))
+    n_samples: int | None = setting(None, "points (none: 50000 flat, 100000 hierarchical)")
+    dim: int | None = setting(None, "dimension d (none: 64)")
+    n_features: int | None = setting(None, "true directions (none: 128 flat, 512 "
+                                           "hierarchical)")
+    mean_active: float = setting(4.0, "flat: mean active directions per point")
+    decay: float = setting(0.0, "flat: direction f is active with probability ~ (f + 1)^-decay")
+    data_seed: int = setting(0, "seed of the data")
+
+    def __post_init__(self):
+        if self.structure not in ("flat", "hierarchical"):
+            raise ValueError(f"structure must be 'flat' or 'hierarchical', got "
+                             f"{self.structure!r}")
+        for name in ("n_samples", "dim", "n_features"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+    def resolved(self) -> dict:
+        """n_samples, dim, n_features with the structure's defaults filled in."""
+        flat = self.structure == "flat"
+        return {"n_samples": self.n_samples or (50_000 if flat else 100_000),
+                "dim": self.dim or 64,
+                "n_features": self.n_features or (128 if flat else 512)}
+
+
+@dataclass(frozen=True)
+class HierarchyConfig:
+    """The settings of hierarchical known-dictionary data; defaults: the small configuration
+    for a 2-core CPU (F 512, d 64, 16 trees x 4 children x depth 2 = 336 features in trees).
+    ``hierarchy.SYNTHSAEBENCH_16K`` is the larger configuration shaped like SynthSAEBench-16k."""
+
+    n_samples: int = setting(100_000, "points")
+    dim: int = setting(64, "dimension d")
+    n_features: int = setting(512, "true directions F")
+    n_roots: int = setting(16, "trees")
+    branching: int = setting(4, "children of every tree node")
+    tree_depth: int = setting(2, "depth of the deepest tree nodes (roots: 0)")
+    exclusive: bool = setting(True, "a parent keeps one of its firing children")
+    compensation: bool = setting(True, "raise children's conditional rates towards p_i")
+    child_scale: bool = setting(True, "child magnitude x parent magnitude / mu_parent")
+    rate_exponent: float = setting(0.5, "s of the rate profile")
+    p_max: float = setting(0.4, "rate of feature 0")
+    p_min: float = setting(5e-4, "rate of the last feature")
+    mu_first: float = setting(5.0, "mean magnitude of feature 0")
+    mu_last: float = setting(4.0, "mean magnitude of the last feature")
+    data_seed: int = setting(0, "seed of the directions and samples")
+
+    def __post_init__(self):
+        settings.check_positive_int(self, "n_samples", "dim", "n_features", "n_roots",
+                                    "branching")
+        settings.check_non_negative_int(self, "tree_depth", "data_seed")
+        for name in ("exclusive", "compensation", "child_scale"):
+            if not isinstance(getattr(self, name), bool):
+                # ValueError, not TypeError: the CLI reports ValueErrors as argument errors.
+                raise ValueError(  # noqa: TRY004
+                    f"{name} must be true or false, got {getattr(self, name)!r}")
+        settings.check_positive_real(self, "p_max", "p_min", "mu_first", "mu_last")
+        if not settings.is_real(self.rate_exponent) or self.rate_exponent <= 0:
+            raise ValueError(f"rate_exponent must be a positive number, got "
+                             f"{self.rate_exponent!r}")
+        if not self.p_min <= self.p_max <= 1:
+            raise ValueError(f"need p_min <= p_max <= 1, got p_min {self.p_min}, p_max "
+                             f"{self.p_max}")
+        if self.tree_features > self.n_features:
+            raise ValueError(f"{self.n_roots} trees of branching {self.branching} and depth "
+                             f"{self.tree_depth} hold {self.tree_features} features, more than "
+                             f"n_features {self.n_features}")
+
+    @property
+    def tree_features(self) -> int:
+        return self.n_roots * sum(self.branching ** level for level in range(self.tree_depth + 1))

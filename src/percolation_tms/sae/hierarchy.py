@@ -23,60 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from percolation_tms import settings
 from percolation_tms._rng import DOMAIN_SAE_HIERARCHY, DOMAIN_SAE_HIERARCHY_SIGMA, normals
 from percolation_tms.sae._kernels import unit_gaussian_rows
 from percolation_tms.sae._kernels.hierarchy import hierarchy_counts, hierarchy_fill
-from percolation_tms.settings import setting
-
-
-@dataclass(frozen=True)
-class HierarchyConfig:
-    """The settings of hierarchical known-dictionary data; defaults: the small configuration
-    for a 2-core CPU (F 512, d 64, 16 trees x 4 children x depth 2 = 336 features in trees).
-    ``SYNTHSAEBENCH_16K`` is the larger configuration shaped like SynthSAEBench-16k."""
-
-    n_samples: int = setting(100_000, "points")
-    dim: int = setting(64, "dimension d")
-    n_features: int = setting(512, "true directions F")
-    n_roots: int = setting(16, "trees")
-    branching: int = setting(4, "children of every tree node")
-    tree_depth: int = setting(2, "depth of the deepest tree nodes (roots: 0)")
-    exclusive: bool = setting(True, "a parent keeps one of its firing children")
-    compensation: bool = setting(True, "raise children's conditional rates towards p_i")
-    child_scale: bool = setting(True, "child magnitude x parent magnitude / mu_parent")
-    rate_exponent: float = setting(0.5, "s of the rate profile")
-    p_max: float = setting(0.4, "rate of feature 0")
-    p_min: float = setting(5e-4, "rate of the last feature")
-    mu_first: float = setting(5.0, "mean magnitude of feature 0")
-    mu_last: float = setting(4.0, "mean magnitude of the last feature")
-    data_seed: int = setting(0, "seed of the directions and samples")
-
-    def __post_init__(self):
-        settings.check_positive_int(self, "n_samples", "dim", "n_features", "n_roots",
-                                    "branching")
-        settings.check_non_negative_int(self, "tree_depth", "data_seed")
-        for name in ("exclusive", "compensation", "child_scale"):
-            if not isinstance(getattr(self, name), bool):
-                # ValueError, not TypeError: the CLI reports ValueErrors as argument errors.
-                raise ValueError(  # noqa: TRY004
-                    f"{name} must be true or false, got {getattr(self, name)!r}")
-        settings.check_positive_real(self, "p_max", "p_min", "mu_first", "mu_last")
-        if not settings.is_real(self.rate_exponent) or self.rate_exponent <= 0:
-            raise ValueError(f"rate_exponent must be a positive number, got "
-                             f"{self.rate_exponent!r}")
-        if not self.p_min <= self.p_max <= 1:
-            raise ValueError(f"need p_min <= p_max <= 1, got p_min {self.p_min}, p_max "
-                             f"{self.p_max}")
-        if self.tree_features > self.n_features:
-            raise ValueError(f"{self.n_roots} trees of branching {self.branching} and depth "
-                             f"{self.tree_depth} hold {self.tree_features} features, more than "
-                             f"n_features {self.n_features}")
-
-    @property
-    def tree_features(self) -> int:
-        return self.n_roots * sum(self.branching ** level for level in range(self.tree_depth + 1))
-
+from percolation_tms.sae.config import HierarchyConfig
 
 SYNTHSAEBENCH_16K = HierarchyConfig(n_samples=1_000_000, dim=768, n_features=16_384,
                                     n_roots=128, branching=4, tree_depth=3)

@@ -21,7 +21,7 @@ from scipy import sparse
 
 from percolation_tms._rng import DOMAIN_SAE_SYNTHETIC
 from percolation_tms.sae import _kernels
-from percolation_tms.settings import setting
+from percolation_tms.sae.config import SyntheticConfig  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -73,39 +73,3 @@ def make_known_dictionary_data(n_samples: int, dim: int, n_features: int, mean_a
                             indices, data, X)
     coefficients = sparse.csr_matrix((data, indices, indptr), shape=(n_samples, n_features))
     return KnownDictionaryData(X, dictionary, coefficients, probability)
-
-
-@dataclass(frozen=True)
-class SyntheticConfig:
-    """The data of ``sae-synthetic``: ``flat`` (the module docstring) or ``hierarchical``
-    (``sae.hierarchy``; its tree settings in ``HierarchyConfig``).  The shared sizes default by
-    structure (none: 50,000 x 64 with 128 directions flat; 100,000 x 64 with 512 hierarchical).
-    """
-
-    structure: str = setting("flat", "known dictionary: flat (independent directions) or "
-                                     "hierarchical (a child fires only with its parent)",
-                             choices=("flat", "hierarchical"))
-    n_samples: int | None = setting(None, "points (none: 50000 flat, 100000 hierarchical)")
-    dim: int | None = setting(None, "dimension d (none: 64)")
-    n_features: int | None = setting(None, "true directions (none: 128 flat, 512 "
-                                           "hierarchical)")
-    mean_active: float = setting(4.0, "flat: mean active directions per point")
-    decay: float = setting(0.0, "flat: direction f is active with probability ~ (f + 1)^-decay")
-    data_seed: int = setting(0, "seed of the data")
-
-    def __post_init__(self):
-        if self.structure not in ("flat", "hierarchical"):
-            raise ValueError(f"structure must be 'flat' or 'hierarchical', got "
-                             f"{self.structure!r}")
-        for name in ("n_samples", "dim", "n_features"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 1):
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-
-    def resolved(self) -> dict:
-        """n_samples, dim, n_features with the structure's defaults filled in."""
-        flat = self.structure == "flat"
-        return {"n_samples": self.n_samples or (50_000 if flat else 100_000),
-                "dim": self.dim or 64,
-                "n_features": self.n_features or (128 if flat else 512)}

@@ -21,7 +21,8 @@ import numpy as np
 from percolation_tms import io
 from percolation_tms.checks import check_count
 from percolation_tms.embedding.embed import resolve_dtype
-from percolation_tms.percolation.graph import ClusterPlan, check_flag, plan_clusters
+from percolation_tms.percolation.graph import ClusterPlan, plan_clusters
+from percolation_tms.percolation.options import check_flag
 from percolation_tms.seeds import dataset_seeds
 
 MANIFEST_FORMAT = "percolation-tms shards"

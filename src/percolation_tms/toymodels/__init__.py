@@ -1,38 +1,7 @@
 """Toy models of superposition (Elhage et al. 2022) on synthetic sparse features and on the
 ground-truth features of percolation datasets: training, measurements, phase diagram."""
 
-from percolation_tms.toymodels.config import (
-    MODELS,
-    AdamW,
-    Instances,
-    PhaseDiagramConfig,
-    ToyConfig,
-    importance_vector,
-    instances,
-)
-from percolation_tms.toymodels.data import (
-    FeatureSource,
-    PercolationFeatures,
-    draw_batch,
-    load_percolation_features,
-    rows_source,
-    synthetic_source,
-)
-from percolation_tms.toymodels.measure import Measurements, measure_weights, metrics_table
-from percolation_tms.toymodels.phase import (
-    PhaseDiagram,
-    candidate_losses,
-    classify,
-    phase_diagram,
-)
-from percolation_tms.toymodels.results import save_run
-from percolation_tms.toymodels.train import (
-    ToyRun,
-    ToyTrainResult,
-    init_weights,
-    train_instances,
-    train_toy,
-)
+from percolation_tms._lazy import lazy_exports
 
 __all__ = ["MODELS", "AdamW", "FeatureSource", "Instances", "Measurements",
            "PercolationFeatures", "PhaseDiagram", "PhaseDiagramConfig", "ToyConfig", "ToyRun",
@@ -40,3 +9,15 @@ __all__ = ["MODELS", "AdamW", "FeatureSource", "Instances", "Measurements",
            "init_weights", "instances", "load_percolation_features", "measure_weights",
            "metrics_table", "phase_diagram", "rows_source", "save_run", "synthetic_source",
            "train_instances", "train_toy"]
+
+# Imported from their submodules on first use (percolation_tms._lazy).
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "config": ("MODELS", "AdamW", "Instances", "PhaseDiagramConfig", "ToyConfig",
+               "importance_vector", "instances"),
+    "data": ("FeatureSource", "PercolationFeatures", "draw_batch", "load_percolation_features",
+             "rows_source", "synthetic_source"),
+    "measure": ("Measurements", "measure_weights", "metrics_table"),
+    "phase": ("PhaseDiagram", "candidate_losses", "classify", "phase_diagram"),
+    "results": ("save_run",),
+    "train": ("ToyRun", "ToyTrainResult", "init_weights", "train_instances", "train_toy"),
+})
