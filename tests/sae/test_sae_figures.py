@@ -53,7 +53,8 @@ def test_dataset_figures_from_one_and_two_seeds(sweeps, tmp_path, plot, width):
         labels = {text.get_text() for ax in fig.axes for text in
                   (ax.get_legend().get_texts() if ax.get_legend() else [])}
         labels |= {text.get_text() for ax in fig.axes for text in ax.texts}
-        assert {"λ = 0.5", "λ = 2"} <= {label.split(",")[0] for label in labels}
+        assert {"ReLU + L1, λ = 0.5", "ReLU + L1, λ = 2"} <= {
+            ", ".join(label.split(", ")[:2]) for label in labels}
 
 
 def test_mmcs_figure_through_the_plot_command(sweeps, tmp_path):

@@ -107,8 +107,7 @@ def _label(setting: tuple, with_ratio: bool) -> str:
     kind, ratio, l1, k, l0 = setting
     text = (f"λ = {l1:g}" if kind == "relu" else f"λ0 = {l0:g}" if kind == "jumprelu"
             else f"k = {k:g}")
-    if kind not in ("relu", "topk"):
-        text = f"{KIND_LABELS.get(kind, kind)}, {text}"
+    text = f"{KIND_LABELS.get(kind, kind)}, {text}"
     return f"{text}, m = {ratio:g}d" if with_ratio else text
 
 
