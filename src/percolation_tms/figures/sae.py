@@ -297,16 +297,19 @@ def plot_sae_recovery_frequency(runs: Sequence[SAERun], out_path) -> Figure:
 # ---------------------------------------------------------------------------- trade-off
 def plot_sae_tradeoff(runs: Sequence[SAERun], out_path) -> Figure:
     """Fraction of variance unexplained and mean recovery against mean L0 across the sweep:
-    one curve per dictionary size through its sparsity settings."""
+    one curve per kind and dictionary size through its sparsity settings.  One kind: each
+    point is labelled with its setting; several: colour by kind, marker by size (legend)."""
     metrics = [run.metrics for run in runs]
     settings = _settings(metrics)
     styles = _styles(settings)
+    several_kinds = len({s[0] for s in settings}) > 1
     has_recovery = all("mean_pearson" in m for m in metrics)
     fig = style.new_figure(10.0 if has_recovery else 5.5, 4.2)
     axes = fig.subplots(1, 2 if has_recovery else 1, squeeze=False)[0]
     columns = ["fvu", "mean_pearson"][:len(axes)]
-    for ratio in sorted({s[1] for s in settings}):
-        mine = [s for s in settings if s[1] == ratio]
+    curves = dict.fromkeys((s[0], s[1]) for s in settings)  # (kind, ratio), in order
+    for kind, ratio in curves:
+        mine = [s for s in settings if s[:2] == (kind, ratio)]
         stats = []
         for setting in mine:
             rows = pd.concat([_select(m, setting) for m in metrics])
@@ -314,23 +317,35 @@ def plot_sae_tradeoff(runs: Sequence[SAERun], out_path) -> Figure:
                          + [v for c in columns for v in (rows[c].mean(), rows[c].std(ddof=0))])
         stats = np.array(stats)
         order = np.argsort(stats[:, 0])
+        first = styles[mine[0]]
         for panel, ax in enumerate(axes):
-            ax.plot(stats[order, 0], stats[order, 2 + 2 * panel], color=style.GREY,
-                    linestyle=styles[mine[0]]["linestyle"], linewidth=1.0, zorder=1,
-                    label=f"m = {ratio:g}d")
+            if len(mine) > 1:
+                ax.plot(stats[order, 0], stats[order, 2 + 2 * panel],
+                        color=first["color"] if several_kinds else style.GREY,
+                        linestyle=first["linestyle"], linewidth=1.0, zorder=1,
+                        label=None if several_kinds else f"m = {ratio:g}d")
             for i, setting in enumerate(mine):
                 st = styles[setting]
                 ax.errorbar(stats[i, 0], stats[i, 2 + 2 * panel], xerr=stats[i, 1],
                             yerr=stats[i, 3 + 2 * panel], color=st["color"],
                             marker=st["marker"], linestyle="none", zorder=2)
-                ax.annotate(_label(setting, False), (stats[i, 0], stats[i, 2 + 2 * panel]),
-                            textcoords="offset points", xytext=(4, 4), fontsize=7.5)
+                if not several_kinds:
+                    ax.annotate(_label(setting, False),
+                                (stats[i, 0], stats[i, 2 + 2 * panel]),
+                                textcoords="offset points", xytext=(4, 4), fontsize=7.5)
     for ax in axes:
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.xaxis.set_minor_formatter(ScalarFormatter())
+        low, high = ax.get_xlim()
+        # minor tick labels only within a decade (beyond, 5 6 7 8 9 20 30 ... run together)
+        ax.xaxis.set_minor_formatter(ScalarFormatter() if high / low < 10 else NullFormatter())
         ax.set_xlabel("mean L0 (active latents per point)")
-        ax.legend(loc="best")
+    if several_kinds:
+        _settings_legend(axes[-1], settings, styles)
+    else:
+        for ax in axes:
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="best")
     axes[0].set_ylabel("fraction of variance unexplained")
     axes[0].set_title("(a) reconstruction against sparsity")
     if has_recovery:
