@@ -206,6 +206,42 @@ def fill_normal(state, out):
     return state
 
 
+# One 64-bit draw split in two (toy-model data, basin evaluation sets): the high 32 bits
+# decide whether a feature is present (compared with p 2^32), the low 32 bits give its uniform
+# value in [0, 1).
+HIGH_SHIFT = np.uint64(32)
+LOW_MASK = np.uint64(0xFFFFFFFF)
+LOW_SCALE = 1.0 / 4294967296.0
+
+
+@njit(cache=True)
+def fill_unit_normal(state, out):
+    """Fill a 1-d float array with a uniformly random unit vector (standard normals divided by
+    their norm, accumulated in order); return the new state."""
+    norm2 = 0.0
+    for i in range(out.shape[0]):
+        g, state = next_normal(state)
+        out[i] = g
+        norm2 += g * g
+    scale = 1.0 / math.sqrt(norm2)
+    for i in range(out.shape[0]):
+        out[i] *= scale
+    return state
+
+
+@njit(cache=True)
+def permutation(state, n):
+    """int64 (n,): a uniformly random permutation of 0..n-1 (Fisher-Yates from the top, one
+    ``next_below`` per swap)."""
+    order = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        j, state = next_below(state, i + 1)
+        tmp = order[i]
+        order[i] = order[j]
+        order[j] = tmp
+    return order
+
+
 @njit(cache=True)
 def fill_double(state, out):
     """Fill a 1-d float array with uniforms in [0, 1); return the new state."""

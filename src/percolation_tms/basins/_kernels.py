@@ -33,21 +33,22 @@ from percolation_tms._rng import (
     DOMAIN_BASIN_DIRECTION,
     DOMAIN_BASIN_EVAL,
     DOMAIN_BASIN_SGLD,
+    HIGH_SHIFT,
+    LOW_MASK,
+    LOW_SCALE,
+    fill_unit_normal,
     next_below,
     next_normal,
     next_u64,
     stream_state,
 )
-
-MODEL_TIED = 0
-MODEL_UNTIED = 1
-MODEL_LINEAR = 2
-MODEL_HIDDEN_RELU = 3
+from percolation_tms.toymodels._kernels import (  # the toy model kinds: one home
+    MODEL_HIDDEN_RELU,
+    MODEL_LINEAR,
+    MODEL_UNTIED,
+)
 
 _FASTMATH = {"reassoc", "contract"}
-_LOW32 = np.uint64(0xFFFFFFFF)
-_SHIFT32 = np.uint64(32)
-_TWO_POW_M32 = 1.0 / 4294967296.0
 _LOG_SQRT_PI = 0.5 * math.log(math.pi)
 
 
@@ -223,15 +224,7 @@ def ray_directions(seed, first, count, dim):
     (seed, DOMAIN_BASIN_DIRECTION, first + i, 0)."""
     out = np.empty((count, dim), dtype=np.float64)
     for i in prange(count):
-        state = stream_state(seed, DOMAIN_BASIN_DIRECTION, first + i, 0)
-        norm2 = 0.0
-        for j in range(dim):
-            g, state = next_normal(state)
-            out[i, j] = g
-            norm2 += g * g
-        scale = 1.0 / math.sqrt(norm2)
-        for j in range(dim):
-            out[i, j] *= scale
+        fill_unit_normal(stream_state(seed, DOMAIN_BASIN_DIRECTION, first + i, 0), out[i])
     return out
 
 
@@ -265,24 +258,16 @@ def draw_eval_set(seed, probability, n_samples):
     for r in range(n_samples):
         for i in range(n):
             bits, state = next_u64(state)
-            if (bits >> _SHIFT32) < threshold[i]:
-                out[r, i] = np.float64(np.int64(bits & _LOW32)) * _TWO_POW_M32
+            if (bits >> HIGH_SHIFT) < threshold[i]:
+                out[r, i] = np.float64(np.int64(bits & LOW_MASK)) * LOW_SCALE
     return out
 
 
 # ------------------------------------------------------------------------------ toy models
 @njit(cache=True, inline="always")
-def _forward_row(model, n, m, w, indices, values, start, stop, h, out):
-    """out = f_w(x) for the sparse row x (entries start..stop), hidden activations in h."""
-    linear = model == MODEL_LINEAR
-    for q in range(m):
-        acc = 0.0
-        for e in range(start, stop):
-            acc += w[q * n + indices[e]] * values[e]
-        h[q] = max(acc, 0.0) if model == MODEL_HIDDEN_RELU else acc
-    bias = m * n
-    for i in range(n):
-        out[i] = w[bias + i]
+def _add_decoded(model, n, m, w, h, out):
+    """out += W_dec h: W^T h (tied, linear, hidden_relu) or the untied decoder's rows.
+    Inlined, so it takes its caller's fastmath flags."""
     if model == MODEL_UNTIED:
         dec = m * n + n
         for i in range(n):
@@ -295,6 +280,21 @@ def _forward_row(model, n, m, w, indices, values, start, stop, h, out):
             hq = h[q]
             for i in range(n):
                 out[i] += w[q * n + i] * hq
+
+
+@njit(cache=True, inline="always")
+def _forward_row(model, n, m, w, indices, values, start, stop, h, out):
+    """out = f_w(x) for the sparse row x (entries start..stop), hidden activations in h."""
+    linear = model == MODEL_LINEAR
+    for q in range(m):
+        acc = 0.0
+        for e in range(start, stop):
+            acc += w[q * n + indices[e]] * values[e]
+        h[q] = max(acc, 0.0) if model == MODEL_HIDDEN_RELU else acc
+    bias = m * n
+    for i in range(n):
+        out[i] = w[bias + i]
+    _add_decoded(model, n, m, w, h, out)
     if not linear:
         for i in range(n):
             out[i] = max(out[i], 0.0)
@@ -507,7 +507,6 @@ def _dense_cost(model, n, m, w, indptr, indices, values, row_weight, target, imp
     present entries only."""
     linear = model == MODEL_LINEAR
     bias = m * n
-    dec = m * n + n
     rows = indptr.shape[0] - 1
     any_m = False
     for r in range(rows):
@@ -537,17 +536,7 @@ def _dense_cost(model, n, m, w, indptr, indices, values, row_weight, target, imp
             if model == MODEL_HIDDEN_RELU:
                 for q in range(m):
                     h[q] = max(h[q], 0.0)
-            if model == MODEL_UNTIED:
-                for i in range(n):
-                    acc = out[i]
-                    for q in range(m):
-                        acc += w[dec + i * m + q] * h[q]
-                    out[i] = acc
-            else:
-                for q in range(m):
-                    hq = h[q]
-                    for i in range(n):
-                        out[i] += w[q * n + i] * hq
+            _add_decoded(model, n, m, w, h, out)
         row_loss = 0.0
         for i in range(n):
             o = out[i] if linear else max(out[i], 0.0)

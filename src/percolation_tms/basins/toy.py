@@ -36,9 +36,7 @@ from percolation_tms.basins.precondition import make_preconditioner
 from percolation_tms.basins.volume import LogProbability, Rays, search_radii, summarise
 from percolation_tms.filenames import TOY_CONFIG, TOY_WEIGHTS
 from percolation_tms.io import load_arrays
-
-MODEL_CODES = {"tied": _kernels.MODEL_TIED, "untied": _kernels.MODEL_UNTIED,
-               "linear": _kernels.MODEL_LINEAR, "hidden_relu": _kernels.MODEL_HIDDEN_RELU}
+from percolation_tms.toymodels.train import MODEL_CODE  # the toy model kinds' codes
 
 
 def n_params(model: str, n: int, m: int) -> int:
@@ -121,8 +119,8 @@ def load_instance(run, instance: int) -> ToyInstance:
     W (I, m, n), b (I, n), W_dec (I, n, m) for untied, importance and feature_probability
     (I, n), sparsity and seed (I,)) such as a loaded ``weights.npz``."""
     model, weights = _run_arrays(run)
-    if model not in MODEL_CODES:
-        raise ValueError(f"model must be one of {tuple(MODEL_CODES)}, got {model!r}")
+    if model not in MODEL_CODE:
+        raise ValueError(f"model must be one of {tuple(MODEL_CODE)}, got {model!r}")
     W = np.asarray(weights["W"], np.float64)
     count = W.shape[0]
     if isinstance(instance, bool) or not isinstance(instance, (int, np.integer)) \
@@ -160,7 +158,7 @@ class ToyCost:
             raise ValueError(f"cost must be 'output' or 'loss', got {kind!r}")
         self.instance = instance
         self.kind = kind
-        self.model_code = MODEL_CODES[instance.model]
+        self.model_code = MODEL_CODE[instance.model]
         n, m = instance.n_features, instance.n_hidden
         self.n, self.m = n, m
         n_samples = (default_eval_samples(instance.sparsity) if eval_samples is None

@@ -12,6 +12,7 @@ import pandas as pd
 
 from percolation_tms import filenames
 from percolation_tms.figures import prepare, style
+from percolation_tms.figures.toymodels import sparsity_axis  # the toy sweeps' x axis
 from percolation_tms.io import InputFileError
 
 _KINDS = {filenames.BASIN_VOLUMES: "volumes", filenames.BASIN_LLC: "llc",
@@ -47,14 +48,6 @@ def _by_sparsity(table: pd.DataFrame, column: str):
     return prepare.inverse_density(pivot.columns.to_numpy()), pivot.to_numpy()
 
 
-def _sparsity_axis(ax, sparsity, label_top=True) -> None:
-    ax.set_xscale("log")
-    ax.set_xlabel("1 / (1 − S)   (S = feature sparsity)")
-    if label_top:
-        top = ax.secondary_xaxis("top")
-        top.set_xticks(prepare.inverse_density(sparsity), [f"{s:g}" for s in sparsity])
-        top.set_xlabel("sparsity S")
-
 
 def plot_basin_volume_sparsity(data: dict, out_path):
     """-ln P, -ln Vol and features represented against sparsity, per model kind."""
@@ -89,9 +82,9 @@ def plot_basin_volume_sparsity(data: dict, out_path):
     ax_f.set_title(f"Superposition: features represented (dashed: m = {int(row['n_hidden'])})",
                    fontsize="medium")
     sparsity = np.unique(volumes["sparsity"])
-    _sparsity_axis(ax_p, sparsity)
-    _sparsity_axis(ax_v, sparsity, label_top=False)
-    _sparsity_axis(ax_f, sparsity, label_top=False)
+    sparsity_axis(ax_p, sparsity)
+    sparsity_axis(ax_v, sparsity, label_top=False)
+    sparsity_axis(ax_f, sparsity, label_top=False)
     ax_p.set_xlabel("")
     ax_v.set_xlabel("")
     style.save_figure(fig, out_path)
@@ -122,7 +115,7 @@ def plot_llc_sparsity(data: dict, out_path):
                    "dashed: the value of a quadratic basin with the same Gauss–Newton "
                    "eigenvalues", fontsize="medium")
     ax_l.legend(fontsize="small")
-    _sparsity_axis(ax_l, np.unique(llc["sparsity"]))
+    sparsity_axis(ax_l, np.unique(llc["sparsity"]))
     ax_r.set_xlabel("features represented")
     ax_r.set_ylabel("λ̂ (± s.e. over chains)")
     ax_r.set_title("LLC against features represented (every instance)", fontsize="medium")
@@ -202,6 +195,6 @@ def plot_basin_cutoff_scan(data: dict, out_path):
                  f"{row['cutoff_rel_min']:g} to {row['cutoff_rel_max']:g} × loss "
                  f"({int(row['n_cutoffs'])} cutoffs)", fontsize="medium")
     ax.legend(fontsize="small")
-    _sparsity_axis(ax, np.unique(slopes["sparsity"]))
+    sparsity_axis(ax, np.unique(slopes["sparsity"]))
     style.save_figure(fig, out_path)
     return fig

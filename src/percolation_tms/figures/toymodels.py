@@ -31,7 +31,7 @@ HEATMAP_QUANTILE = 0.99  # of |values|, the colour limit of a row of heatmaps
 
 
 # ---------------------------------------------------------------------------- helpers
-def _sparsity_axis(ax, sparsity: np.ndarray, label_top: bool = True) -> None:
+def sparsity_axis(ax, sparsity: np.ndarray, label_top: bool = True) -> None:
     """x = 1 / (1 - S) on a log axis, the trained sparsities marked on a top axis."""
     ax.set_xscale("log")
     ax.set_xlabel("1 / (1 − S)   (S = feature sparsity)")
@@ -184,13 +184,13 @@ def plot_tms_represented(models: Sequence[ToyModel], out_path) -> Figure:
                         if any(m.model == "untied" for m in models) else "")
     ax_count.set_title("Features represented: mean ± std over seeds, each seed faint\n"
                        f"norm of feature i: {norm}")
-    _sparsity_axis(ax_count, _sparsity_levels(models))
+    sparsity_axis(ax_count, _sparsity_levels(models))
     ax_count.set_xlabel("")
     _mark_fractions(ax_dims)
     ax_dims.set_ylim(bottom=0)
     ax_dims.set_ylabel("dimensions per feature  m / ‖W‖$_F^2$")
     ax_dims.set_title("Dimensions per feature (dotted: 1, 3/4, 2/3, 1/2, 2/5)")
-    _sparsity_axis(ax_dims, _sparsity_levels(models), label_top=False)
+    sparsity_axis(ax_dims, _sparsity_levels(models), label_top=False)
     style.save_figure(fig, out_path)
     return fig
 
@@ -224,7 +224,7 @@ def plot_tms_feature_dimensionality(models: Sequence[ToyModel], out_path) -> Fig
         ax.plot(prepare.inverse_density(dims.sparsity), center, color=style.OKABE_ITO["black"],
                 linewidth=1.4, label="dimensions per feature\n(mean over seeds)")
         _mark_fractions(ax)
-        _sparsity_axis(ax, dims.sparsity)
+        sparsity_axis(ax, dims.sparsity)
         n_seeds = np.unique(model.seed).size
         ax.set_title(f"{model.model} ({style.count_label(n_seeds, 'seed')})")
     for ax in grid[:, 0]:
@@ -249,7 +249,7 @@ def plot_tms_loss(models: Sequence[ToyModel], out_path) -> Figure:
                          loss.values,
                          style.model_color(model.model, k), log=True,
                          label=f"{model.model} ({style.count_label(n_seeds, 'seed')})")
-    _sparsity_axis(ax, _sparsity_levels(models))
+    sparsity_axis(ax, _sparsity_levels(models))
     ax.set_ylabel("held-out loss (importance-weighted MSE)")
     ax.legend(loc="lower left")
     ax.set_title("Loss after training: geometric mean × / ÷ std over seeds, each seed faint")

@@ -3,10 +3,9 @@ subsets (stream domain ``DOMAIN_STATS``)."""
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
-from percolation_tms._rng import next_below, stream_state
+from percolation_tms._rng import permutation, stream_state
 
 
 @njit(cache=True)
@@ -14,11 +13,4 @@ def keyed_permutation(n, seed, domain, purpose):
     """int64 (n,): a uniformly random permutation of 0..n-1 (Fisher-Yates from the top) drawn
     from stream (seed, domain, purpose, n), one ``next_below`` per swap.  ``n`` is part of the
     key so that data sets of different sizes never share an order's first draws."""
-    order = np.arange(n)
-    state = stream_state(seed, domain, purpose, n)
-    for i in range(n - 1, 0, -1):
-        j, state = next_below(state, i + 1)
-        tmp = order[i]
-        order[i] = order[j]
-        order[j] = tmp
-    return order
+    return permutation(stream_state(seed, domain, purpose, n), n)

@@ -53,6 +53,9 @@ from numba import njit, prange
 from percolation_tms._rng import (
     DOMAIN_TOY_BATCH,
     DOMAIN_TOY_EVAL,
+    HIGH_SHIFT,
+    LOW_MASK,
+    LOW_SCALE,
     next_below,
     next_double,
     next_u64,
@@ -77,9 +80,6 @@ SKIP_BELOW = 0.1
 CHUNK = 1024
 
 _FASTMATH = {"reassoc", "contract"}
-_LOW32 = np.uint64(0xFFFFFFFF)
-_SHIFT32 = np.uint64(32)
-_TWO_POW_M32 = 1.0 / 4294967296.0
 _FAR = 1 << 62  # a position past the end of any batch
 
 
@@ -117,8 +117,8 @@ def draw_chunk(n, mode, presence_threshold, thinning_threshold, log_q, row_indpt
             x = X[sample]
             k = 0
             for i in range(n):
-                keep = dense or (bits[i] >> _SHIFT32) < presence_threshold[i]
-                value = np.float64(np.int64(bits[i] & _LOW32)) * _TWO_POW_M32
+                keep = dense or (bits[i] >> HIGH_SHIFT) < presence_threshold[i]
+                value = np.float64(np.int64(bits[i] & LOW_MASK)) * LOW_SCALE
                 x[i] = value if keep else 0.0
                 k += keep
             counts[sample] = k
@@ -133,9 +133,9 @@ def draw_chunk(n, mode, presence_threshold, thinning_threshold, log_q, row_indpt
             while next_position < end:
                 i = next_position - sample * n
                 bits, state = next_u64(state)
-                if (bits >> _SHIFT32) < thinning_threshold[i]:
+                if (bits >> HIGH_SHIFT) < thinning_threshold[i]:
                     indices[k] = i
-                    values[k] = np.float64(np.int64(bits & _LOW32)) * _TWO_POW_M32
+                    values[k] = np.float64(np.int64(bits & LOW_MASK)) * LOW_SCALE
                     k += 1
                 gap, state = _geometric_gap(state, log_q)
                 next_position += 1 + gap

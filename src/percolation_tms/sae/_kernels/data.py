@@ -4,26 +4,21 @@ from a keyed stream of ``percolation_tms._rng``; each kernel names its stream.""
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from numba import njit, prange
 
-from percolation_tms._rng import next_below, next_double, next_normal, stream_state
+from percolation_tms._rng import (
+    fill_unit_normal,
+    next_double,
+    permutation,
+    stream_state,
+)
 
 
 @njit(cache=True)
 def shuffled_order(n, seed, domain, epoch):
     """A uniformly random permutation of 0..n-1 (Fisher-Yates from the top), one stream per
     epoch: stream (seed, domain, epoch, 0), one ``next_below`` per swap."""
-    order = np.arange(n)
-    state = stream_state(seed, domain, epoch, 0)
-    for i in range(n - 1, 0, -1):
-        j, state = next_below(state, i + 1)
-        tmp = order[i]
-        order[i] = order[j]
-        order[j] = tmp
-    return order
+    return permutation(stream_state(seed, domain, epoch, 0), n)
 
 
 @njit(parallel=True, cache=True)
@@ -31,17 +26,8 @@ def unit_gaussian_rows(seed, domain, a, out):
     """Row j of ``out`` (n, d) = the first d normals of stream (seed, domain, a, j), normalised.
 
     One stream per row, so a larger array shares its first rows with a smaller one."""
-    d = out.shape[1]
     for j in prange(out.shape[0]):
-        state = stream_state(seed, domain, a, j)
-        s = 0.0
-        for c in range(d):
-            g, state = next_normal(state)
-            out[j, c] = g
-            s += g * g
-        inv = 1.0 / math.sqrt(s)
-        for c in range(d):
-            out[j, c] *= inv
+        fill_unit_normal(stream_state(seed, domain, a, j), out[j])
 
 
 
