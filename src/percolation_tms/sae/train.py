@@ -225,7 +225,7 @@ class _Buffers:
 
     def __init__(self, n_rows: int, dim: int, n_latents: int, with_grad: bool,
                  n_levels: int = 1, theta: bool = False, aux_groups: int = 0,
-                 ste: bool = False):
+                 ste: bool = False, batch: bool = False):
         self.n_rows = n_rows
         level_err = np.empty((n_rows, n_levels, dim))
         self.scratch = Scratch(
@@ -238,7 +238,7 @@ class _Buffers:
             level_err=level_err, sq_err=np.empty(n_rows), l1_norm=np.empty(n_rows),
             extra=np.zeros(n_rows),
             theta_rows=np.empty((n_rows, n_latents) if theta else (1, 1)))
-        self.batch_work = None  # BatchTopK's scratch, allocated on first use
+        self.batch_work = _kernels.batch_work(n_rows, n_latents) if batch else None
         if with_grad:
             self.entries = Entries(np.empty(n_latents + 1, dtype=np.int64),
                                    np.empty(n_rows * n_latents, dtype=np.int64),
@@ -337,7 +337,7 @@ class _Trainer:
         self.buffers = _Buffers(batch_size, dim, n_latents, with_grad=True,
                                 n_levels=ends.size, theta=kind == "jumprelu",
                                 aux_groups=self.aux_group_level.size if self.aux_alpha > 0
-                                else 0, ste=config.ste_to_input)
+                                else 0, ste=config.ste_to_input, batch=kind in BATCH_KINDS)
 
     def dead_mask(self) -> np.ndarray:
         if self.dead_override is not None:
@@ -353,8 +353,6 @@ class _Trainer:
         kept_low = 0.0
         if config.kind in BATCH_KINDS:
             _kernels.preactivations(x, rows, params, scratch)
-            if buffers.batch_work is None:
-                buffers.batch_work = _kernels.batch_work(buffers.n_rows, params.atoms.shape[0])
             # K = floor(k B) of the whole batch; each row's own top ceil(k) bound the search.
             kept_low = _kernels.batch_top_k(scratch.pre, math.ceil(config.k),
                                             math.floor(config.k * b),
