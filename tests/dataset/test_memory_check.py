@@ -113,7 +113,7 @@ def test_the_estimate_bounds_the_measured_peak(tmp_path, mode, size, dim):
     graph = generate_graph(mode, size, 0)
     mean_depth = float(graph.depth[:size].mean())
     # The estimate is of a run with numba's kernels cached: compiling them (once per checkout)
-    # costs about 60 MB more. A small run of the same mode and dtype fills the cache first.
+    # costs about 140 MB more. A small run of the same mode and dtype fills the cache first.
     measured_peak_bytes(["generate", "--mode", mode, "--size", "500", "--dim", str(dim),
                          "--seed", "0", "--outdir", str(tmp_path / "warm")])
     peak = measured_peak_bytes(["generate", "--mode", mode, "--size", str(size), "--dim",
