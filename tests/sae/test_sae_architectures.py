@@ -131,6 +131,43 @@ def test_ste_to_input_passes_the_threshold_gradients_on_to_z(penalty):
     np.testing.assert_array_equal(grads_ste.atoms, grads.atoms)
 
 
+@pytest.mark.parametrize("penalty", ["tanh", "step"])
+def test_threshold_gradients_sum_the_window_directly_or_as_its_complement(penalty):
+    """threshold_gradients sums a latent's errors over the rows in its window directly when
+    they are at most half the batch, else as all rows minus the rows outside: both ways give
+    the dense straight-through sum (and the per-row kernel's, summed), on a batch where some
+    latents have few rows in the window and others most."""
+    n_latents, dim, rows = 40, 6, 50
+    params = random_params(n_latents, dim, 5)
+    x = np.random.default_rng(6).standard_normal((rows, dim))
+    theta = np.random.default_rng(7).uniform(0.05, 0.6, n_latents)
+    lam, c, eps = 0.3, 4.0, 0.8
+    config = SAEConfig(kind="jumprelu", l0_coefficient=lam, sparsity=penalty, tanh_scale=c,
+                       bandwidth=eps, aux_coefficient=0.0, dict_ratio=n_latents / dim)
+    # encoder rows from tiny to unit scale, biased to sit just above theta: windows hold
+    # from most of the rows (z close to theta + 0.1, firing or not) to a few
+    scale = np.linspace(0.02, 1.0, n_latents)[:, None]
+    params = params._replace(enc=params.enc * scale, b_enc=theta + 0.1)
+    z = ref.preactivations(params, x)
+    window = np.abs(z - theta) < eps / 2
+    in_window = window.sum(axis=0)
+    assert (in_window <= rows // 2).any() and (in_window > rows // 2).any()
+    _, _, grad_theta = loss_and_gradients(params, x, config=config, threshold=theta)
+    a = np.where(z > theta, z, 0.0)
+    err = a @ params.atoms + params.b_dec - x
+    dl_da = 2 * err @ params.atoms.T
+    if penalty == "tanh":
+        dl_da = dl_da + lam * c * (1 - np.tanh(c * a) ** 2)
+    g = -(theta / eps) * dl_da * window - (lam / eps * window if penalty == "step" else 0.0)
+    np.testing.assert_allclose(grad_theta, g.mean(axis=0), rtol=1e-10, atol=1e-12)
+    trainer = _Trainer(Parameters(*(p.copy() for p in params)),
+                       SAEConfig(**{**config.__dict__, "ste_to_input": True}), rows)
+    trainer.threshold[:] = theta
+    trainer.evaluate(x, np.arange(rows, dtype=np.int64), update=False)
+    np.testing.assert_allclose(trainer.buffers.theta_rows.sum(axis=0) / rows, grad_theta,
+                               rtol=1e-10, atol=1e-12)
+
+
 def test_jumprelu_step_threshold_gradient_is_the_penalty_term_at_theta_zero():
     params = random_params(9, 4, 2)
     x = np.random.default_rng(4).standard_normal((12, 4))

@@ -224,7 +224,7 @@ class _Buffers:
     """Scratch arrays of a forward/backward pass over up to ``n_rows`` points."""
 
     def __init__(self, n_rows: int, dim: int, n_latents: int, with_grad: bool,
-                 n_levels: int = 1, theta: bool = False, aux_groups: int = 0,
+                 n_levels: int = 1, aux_groups: int = 0,
                  ste: bool = False, batch: bool = False):
         self.n_rows = n_rows
         level_err = np.empty((n_rows, n_levels, dim))
@@ -237,7 +237,7 @@ class _Buffers:
             err=level_err if n_levels == 1 else np.empty((n_rows, n_levels, dim)),
             level_err=level_err, sq_err=np.empty(n_rows), l1_norm=np.empty(n_rows),
             extra=np.zeros(n_rows),
-            theta_rows=np.empty((n_rows, n_latents) if theta else (1, 1)))
+            theta_rows=np.empty((n_rows, n_latents) if ste else (1, 1)))
         self.batch_work = _kernels.batch_work(n_rows, n_latents) if batch else None
         if with_grad:
             self.entries = Entries(np.empty(n_latents + 1, dtype=np.int64),
@@ -335,7 +335,7 @@ class _Trainer:
         self.aux_latent_group = (np.searchsorted(self.aux_bounds[1:], np.arange(n_latents),
                                                  side="right").astype(np.int64))
         self.buffers = _Buffers(batch_size, dim, n_latents, with_grad=True,
-                                n_levels=ends.size, theta=kind == "jumprelu",
+                                n_levels=ends.size,
                                 aux_groups=self.aux_group_level.size if self.aux_alpha > 0
                                 else 0, ste=config.ste_to_input, batch=kind in BATCH_KINDS)
 
@@ -359,14 +359,16 @@ class _Trainer:
                                             scratch.act_index, scratch.n_active,
                                             buffers.batch_work)
         _kernels.forward_rows(x, rows, params, self.rule, self.levels, True, scratch)
-        if config.kind == "jumprelu":
-            errors = scratch.level_err.reshape(b, -1)  # one level: a (b, d) view
-            _kernels.threshold_gradient_rows(errors, params, self.rule, self.zeros, scratch)
         aux = self._aux(b, scratch) if buffers.aux_groups else False
         scale = 1.0 / b
         grads = buffers.grads
         _kernels.latent_major(scratch.act_index, scratch.n_active, params.atoms.shape[0],
                               *buffers.entries)
+        if config.kind == "jumprelu":
+            errors = scratch.level_err.reshape(b, -1)  # one level: a (b, d) view
+            _kernels.threshold_gradients(errors, scratch.pre, params.atoms, self.rule,
+                                         scratch.act_value, buffers.entries, scale,
+                                         buffers.grad_theta)
         if buffers.ste is None:
             _kernels.latent_gradients(scratch.xc, scratch.act_value, scratch.act_grad,
                                       scratch.err, self.levels.latent_level, buffers.entries,
@@ -374,6 +376,8 @@ class _Trainer:
         else:  # every latent in the window trains its encoder row (entries: fired latents)
             index, value, grad, count, entries = buffers.ste
             index, value, grad, count = index[:b], value[:b], grad[:b], count[:b]
+            _kernels.threshold_gradient_rows(scratch.level_err.reshape(b, -1), params,
+                                             self.rule, self.zeros, scratch)
             _kernels.ste_rows(params, self.rule, scratch, index, value, grad, count)
             _kernels.latent_major(index, count, params.atoms.shape[0], *entries)
             _kernels.latent_gradients(scratch.xc, value, grad, scratch.err,
@@ -392,8 +396,6 @@ class _Trainer:
                                         self.step) if update else np.zeros(5))
         # Reads W_enc before latent_update changes it.
         _kernels.decoder_bias_step(scratch.err, grads, scale, update, params, m1, m2, adam)
-        if config.kind == "jumprelu":
-            _kernels.threshold_gradients(scratch.theta_rows, scale, buffers.grad_theta)
         if update:
             _kernels.latent_update(params, grads, m1, m2, adam)
             if config.kind == "jumprelu":

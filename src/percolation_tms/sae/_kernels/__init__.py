@@ -4,8 +4,8 @@ arrays out, ``@njit(cache=True)``.  One module per concern:
 ``tuples``     the typed tuples kernels take (parameters, activation rule, levels, scratch);
 ``vector``     the shared vectorised dot product;
 ``model``      forward pass: pre-activations, active sets (ReLU, TopK, thresholds, BatchTopK),
-               decoding at every Matryoshka level, dloss/dz (JumpReLU's with its threshold
-               gradients), the AuxK pass, CSR assembly;
+               decoding at every Matryoshka level, dloss/dz (and JumpReLU's per-row
+               threshold gradients for ``ste_to_input``), the AuxK pass, CSR assembly;
 ``gradients``  backward pass: per-latent gradients, JumpReLU threshold gradients;
 ``optim``      Adam, the unit-norm atoms, the threshold clamp;
 ``data``       minibatch shuffles, random unit rows, flat known-dictionary samples;

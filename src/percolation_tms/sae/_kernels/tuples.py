@@ -79,7 +79,7 @@ class Scratch(NamedTuple):
     error e_i of every level (the same array as ``err`` when L = 1); sq_err (B,) |e_L|^2 of the
     full reconstruction; l1_norm (B,) sum of activations; extra (B,) the loss beyond
     sq_err + l1 * l1_norm (other levels' errors, the JumpReLU penalty); theta_rows (B, m)
-    dloss_r/dtheta_j of JumpReLU ((1, 1) otherwise).
+    dloss_r/dtheta_j of JumpReLU with ``ste_to_input`` ((1, 1) otherwise).
     """
 
     xc: np.ndarray
