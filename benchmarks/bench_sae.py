@@ -26,10 +26,16 @@ markdown table, a row per kind, to paste into a note; and the peak memory.
 SAELens trains in a child process with OMP_WAIT_POLICY=passive (torch needs it here) while the
 project's kernels run in this one with OpenMP's default policy (``run_saelens``).
 
+The two sides alternate, kind by kind, for ``--rounds`` rounds (project topk, SAELens topk,
+project batchtopk, ...): the speed of a shared virtual machine drifts by up to 1.5x over
+minutes, so the ratio of a kind is taken from runs a few seconds apart. The table gives each
+side's fastest round and their ratio; every round's ratio is printed too.
+
     PYTHONPATH=src python benchmarks/bench_sae.py [--size 100000]
         [--dim 100] [--ratio 8] [--epochs 2] [--kinds relu,topk,batchtopk,jumprelu,matryoshka]
         [--l1 5.0] [--l0-coefficient 0.1] [--k 8] [--settings jumprelu.sparsity=step,...]
-        [--decoder-init-norm 0.1] [--no-saelens] [--torch-threads 2] [--cache /tmp/bench_X.npz]
+        [--decoder-init-norm 0.1] [--no-saelens] [--torch-threads 2] [--rounds 2]
+        [--cache /tmp/bench_X.npz]
 
 A small check: ``--size 5000 --epochs 1``.
 """
@@ -137,23 +143,19 @@ def score(sae, X, features, label):
 
 
 # ---------------------------------------------------------------------------- the project
-def train_project(X, kinds, settings, args, threads):
-    """Train every kind with the project's kernels; returns kind -> (config, result, CPU s)."""
+def train_project(X, kind, settings, args, threads):
+    """Train one kind with the project's kernels; returns (config, result, CPU s)."""
     from percolation_tms.sae import SAEConfig, train_sae
 
-    results = {}
-    for kind in kinds:
-        config = SAEConfig(kind=kind, dict_ratio=args.ratio, epochs=args.epochs,
-                           **settings[kind])
-        cpu_start = time.process_time()
-        result = train_sae(X, config)
-        cpu = time.process_time() - cpu_start
-        results[kind] = (config, result, cpu)
-        print(f"{kind:10s} ({config.sparsity_label()}): wall s/epoch "
-              f"{', '.join(f'{t:.2f}' for t in result.epoch_seconds)}; CPU s/epoch "
-              f"{cpu / args.epochs:.2f} (/ {threads} threads: {cpu / args.epochs / threads:.2f}"
-              f"); L0 per epoch {', '.join(f'{v:.1f}' for v in result.epoch_l0)}")
-    return results
+    config = SAEConfig(kind=kind, dict_ratio=args.ratio, epochs=args.epochs, **settings[kind])
+    cpu_start = time.process_time()
+    result = train_sae(X, config)
+    cpu = time.process_time() - cpu_start
+    print(f"project {kind:10s} ({config.sparsity_label()}): wall s/epoch "
+          f"{', '.join(f'{t:.2f}' for t in result.epoch_seconds)}; CPU s/epoch "
+          f"{cpu / args.epochs:.2f} (/ {threads} threads: {cpu / args.epochs / threads:.2f}"
+          f"); L0 per epoch {', '.join(f'{v:.1f}' for v in result.epoch_l0)}", flush=True)
+    return config, result, cpu
 
 
 def numpy_baseline(X, m, l1, relu_first_epoch, steps):
@@ -289,15 +291,16 @@ def read_back(folder, architecture):
 
 
 def saelens_child(args, settings, out):
-    """The SAELens side, run in its own process (see ``run_saelens``): train every kind,
-    save each SAE to out/<kind>/ and the timings and notes to out/runs.json."""
+    """The SAELens side, run in its own process (see ``run_saelens``): train the kinds of
+    ``--kinds``, save each SAE to out/<kind>/ and the timings and notes to out/runs.json;
+    X is read from out/../X.npy."""
     import torch
 
     from percolation_tms.sae import SAEConfig
     from percolation_tms.sae.train import standardization
 
     torch.set_num_threads(args.torch_threads)
-    X = np.load(os.path.join(out, "X.npy"))
+    X = np.load(os.path.join(os.path.dirname(out), "X.npy"))
     mean, scale = standardization(X)
     xs32 = torch.from_numpy(((X - mean) / scale).astype(np.float32))
     m = round(args.ratio * X.shape[1])
@@ -315,29 +318,30 @@ def saelens_child(args, settings, out):
         architecture = save_trained(trained, os.path.join(out, kind), mean, scale)
         runs[kind] = {"wall": wall, "cpu": cpu, "notes": notes, "architecture": architecture,
                       "class": type(sae).__name__}
-        print(f"SAELens {kind:10s}: {wall / args.epochs:.2f} s wall, {cpu / args.epochs:.2f} "
-              f"s CPU per epoch ({type(sae).__name__}, saved as {architecture!r})", flush=True)
+        print(f"SAELens {kind:10s}: wall s/epoch {wall / args.epochs:.2f}; CPU s/epoch "
+              f"{cpu / args.epochs:.2f} "
+              f"({type(sae).__name__}, saved as {architecture!r})", flush=True)
     with open(os.path.join(out, "runs.json"), "w") as handle:
         json.dump(runs, handle)
 
 
-def run_saelens(X, argv, out):
-    """Train SAELens in a child process with OMP_WAIT_POLICY=passive and read its SAEs back.
+def run_saelens(argv, kind, out):
+    """Train SAELens on one kind in a child process with OMP_WAIT_POLICY=passive and read its
+    SAE back (X already saved to out/../X.npy).
 
     torch's OpenMP threads need the passive wait policy on a small machine (without it one
     SAELens run here took 227 s instead of 6 s), but the policy also slows every parallel
     region of the project's numba kernels (their threads then sleep between the several
     parallel loops of a step): each side runs with its own best setting, in its own
     process."""
-    np.save(os.path.join(out, "X.npy"), X)
+    os.makedirs(out)
     env = dict(os.environ, OMP_WAIT_POLICY="passive", TQDM_DISABLE="1")
-    subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--saelens-child", out],
-                   env=env, check=True)
+    subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--kinds", kind,
+                    "--saelens-child", out], env=env, check=True)
     with open(os.path.join(out, "runs.json")) as handle:
-        runs = json.load(handle)
-    for kind, run in runs.items():
-        run["sae"], run["why_not"] = read_back(os.path.join(out, kind), run["architecture"])
-    return runs
+        run = json.load(handle)[kind]
+    run["sae"], run["why_not"] = read_back(os.path.join(out, kind), run["architecture"])
+    return run
 
 
 # ---------------------------------------------------------------------------- the table
@@ -387,6 +391,8 @@ def main() -> None:
     parser.add_argument("--no-saelens", action="store_true")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--reference-steps", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of alternating project / SAELens runs per kind")
     parser.add_argument("--cache", default=None, help="npz to keep the generated data in")
     parser.add_argument("--saelens-child", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -418,24 +424,40 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f}")
     m = round(args.ratio * X.shape[1])
     print(f"dictionary m = {m}, batch 256, float64, {args.epochs} epochs")
-    project = train_project(X, kinds, settings, args, threads)
-    if "relu" in project:
-        numpy_baseline(X, m, project["relu"][0].l1, project["relu"][1].epoch_seconds[0],
-                       args.reference_steps)
-
-    lens_runs, why_not = {}, "--no-saelens"
+    with_lens, why_not = False, "--no-saelens"
     if not args.no_saelens:
         try:
             import sae_lens
         except ImportError:
             why_not = "sae_lens not importable"
         else:
+            with_lens = True
+            np.save(os.path.join(workdir.name, "X.npy"), X)
             print(f"SAELens {sae_lens.__version__}, float32, torch threads "
                   f"{args.torch_threads}, constant lr (lr_end = lr), torch.manual_seed(0), "
-                  "in a child process with OMP_WAIT_POLICY=passive:", flush=True)
-            lens_runs = run_saelens(X, sys.argv[1:], workdir.name)
-    if not lens_runs:
+                  "in a child process with OMP_WAIT_POLICY=passive")
+    if not with_lens:
         print(f"SAELens comparison skipped ({why_not})")
+    rounds = {kind: [] for kind in kinds}  # kind -> [(project run, SAELens run or None)]
+    for r in range(args.rounds):
+        print(f"round {r + 1} of {args.rounds}:", flush=True)
+        for kind in kinds:
+            ours = train_project(X, kind, settings, args, threads)
+            theirs = (run_saelens(sys.argv[1:], kind, os.path.join(workdir.name, f"{r}_{kind}"))
+                      if with_lens else None)
+            rounds[kind].append((ours, theirs))
+    if "relu" in rounds:
+        config, result, _ = rounds["relu"][-1][0]
+        numpy_baseline(X, m, config.l1, result.epoch_seconds[0], args.reference_steps)
+    project = {kind: min((ours for ours, _ in runs), key=lambda run: run[1].seconds)
+               for kind, runs in rounds.items()}
+    lens_runs = {kind: min((theirs for _, theirs in runs), key=lambda run: run["wall"])
+                 for kind, runs in rounds.items() if with_lens}
+    if with_lens:
+        print("wall ratio SAELens / project per round:")
+        for kind, runs in rounds.items():
+            print(f"  {kind:10s} " + ", ".join(f"{theirs['wall'] / ours[1].seconds:.2f}"
+                                              for ours, theirs in runs))
 
     print("scored by the project's scoring (all features; bands of >= 16 points):")
     rows = []
@@ -452,7 +474,7 @@ def main() -> None:
                      "lens_wall": lens["wall"] / args.epochs if lens else None,
                      "lens_cpu": lens["cpu"] / args.epochs if lens else None,
                      "ours": ours, "theirs": theirs})
-    print()
+    print(f"\neach side's fastest of {args.rounds} round(s):")
     print(markdown_table(rows))
     print()
     if lens_runs:
