@@ -161,3 +161,26 @@ def test_sweep_configs_cover_every_pair_and_refuse_the_wrong_parameter():
     assert SAEConfig.from_dict(configs[4].to_dict()) == configs[4]
     with pytest.raises(ValueError, match="unknown SAE config keys"):
         SAEConfig.from_dict({"kind": "relu", "lambda": 1})
+
+
+def test_a_long_epoch_reports_its_progress(monkeypatch, capsys):
+    """Within an epoch longer than PROGRESS_SECONDS a line says how far it is (here every
+    step), and the trained weights do not depend on it."""
+    import percolation_tms.sae.train as train_module
+    from percolation_tms import _progress
+
+    monkeypatch.setattr(_progress, "_quiet", False)  # an in-process -q elsewhere may have set it
+    X = np.random.default_rng(0).standard_normal((600, 5))
+    config = SAEConfig(kind="topk", k=2, dict_ratio=2, epochs=2, batch_size=256)
+    quiet = train_sae(X, config)
+    capsys.readouterr()
+    monkeypatch.setattr(train_module, "PROGRESS_SECONDS", 0.0)
+    reported = train_sae(X, config)
+    lines = capsys.readouterr().err.splitlines()
+    progress = [line for line in lines if "points (" in line]
+    # 3 steps per epoch (256, 256, 88 points): a line after the first two of each epoch
+    assert len(progress) == 4, lines
+    assert "epoch 1/2: 256 of 600 points (43 %)" in progress[0]
+    assert "epoch 2/2: 512 of 600 points (85 %)" in progress[3]
+    assert "to the epoch's end" in progress[3]
+    np.testing.assert_array_equal(reported.sae.params.atoms, quiet.sae.params.atoms)

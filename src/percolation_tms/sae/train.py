@@ -45,6 +45,7 @@ from percolation_tms.sae._kernels import tuples as _t
 from percolation_tms.sae.config import AUX_KINDS, DEAD_WINDOW, SAEConfig
 
 ENCODE_CHUNK = 2048  # points per encoding pass: bounds the (chunk, m) scratch buffers
+PROGRESS_SECONDS = 30.0  # a progress line this often within a long epoch
 THRESHOLD_KINDS = ("batchtopk", "jumprelu", "matryoshka")  # a = z [z > theta_j] at inference
 BATCH_KINDS = ("batchtopk", "matryoshka")  # codes chosen over the whole batch in training
 
@@ -521,6 +522,7 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> SAETrainResult:
         epoch_start = time.perf_counter()
         order = _kernels.shuffled_order(n, config.seed, DOMAIN_SAE_BATCH, epoch)
         loss_sum = sq_sum = active_sum = 0.0
+        next_report = epoch_start + PROGRESS_SECONDS
         for start in range(0, n, batch):
             rows = order[start:start + batch]
             loss = trainer.train_step(x, rows)
@@ -531,6 +533,15 @@ def train_sae(X, config: SAEConfig, log_prefix: str = "") -> SAETrainResult:
             loss_sum += loss * b
             sq_sum += float(trainer.buffers.sq_err[:b].sum())
             active_sum += float(trainer.buffers.n_active[:b].sum())
+            now = time.perf_counter()
+            if now >= next_report and start + b < n:  # a long epoch: say how far it is
+                seen, elapsed = start + b, now - epoch_start
+                _progress.log(f"{log_prefix}epoch {epoch + 1}/{config.epochs}: {seen:,} of "
+                              f"{n:,} points ({100 * seen / n:.0f} %), loss "
+                              f"{loss_sum / seen:.4g}, L0 {active_sum / seen:.1f}, "
+                              f"{elapsed:.0f} s, about {elapsed * (n - seen) / seen:.0f} s "
+                              "to the epoch's end")
+                next_report = now + PROGRESS_SECONDS
         epoch_loss[epoch], epoch_mse[epoch], epoch_l0[epoch] = (
             loss_sum / n, sq_sum / n, active_sum / n)
         epoch_seconds[epoch] = time.perf_counter() - epoch_start
