@@ -1,6 +1,7 @@
 """The train-sae and sae-synthetic commands end to end on a small generated dataset."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -174,3 +175,23 @@ def test_architecture_settings_reach_the_config_through_the_options(kind, sweep)
     assert set(defaults) == set(ARCHITECTURE_SETTINGS)
     with pytest.raises(ValueError, match="unknown SAE architecture settings"):
         architecture_settings(kind, {"bandwith": 1.0})
+
+
+def test_scoring_a_large_sae_logs_its_steps(tmp_path, capsys, monkeypatch):
+    """Scoring that takes long (points x latents >= LOG_SCORING_SIZE) says what it is doing;
+    a small one stays silent."""
+    from percolation_tms import _progress
+    from percolation_tms.sae import sweep
+
+    monkeypatch.setattr(_progress, "_quiet", False)
+    args = ["sae-synthetic", "--structure", "hierarchical", "--n-samples", "2000",
+            "--kind", "topk", "--k", "4", "--dict-ratios", "1", "--epochs", "1"]
+    assert main([*args, "--out", str(tmp_path / "small")]) == 0
+    assert "encoding 2,000 points" not in capsys.readouterr().err
+    monkeypatch.setattr(sweep, "LOG_SCORING_SIZE", 0)
+    assert main([*args, "--out", str(tmp_path / "large")]) == 0
+    err = capsys.readouterr().err
+    for step in ("encoding 2,000 points with 64 latents", "recovery of [0-9]+ features",
+                 "absorption in activation space", "ground-truth absorption",
+                 r"MCC \(one-to-one matching\) and latent F1"):
+        assert re.search(f"{step} done in", err), (step, err)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,8 @@ from percolation_tms.sae.train import SAETrainResult, encode, train_sae
 
 # The columns naming a sweep point, first in every table.
 POINT_COLUMNS = ("point", "kind", "dict_ratio", "n_latents", "l1", "k", "l0_coefficient")
+# Scoring logs its steps when points x latents reach this (about ten seconds of encoding).
+LOG_SCORING_SIZE = 10**9
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,13 @@ def score_sae(sae, X: np.ndarray, ident: dict, settings_row: dict | None = None,
     settings_row = settings_row or {}
     if truth is not None and dictionary is None:
         dictionary = truth.dictionary
-    encoding = encode(sae, X)
+    large = X.shape[0] * sae.n_latents >= LOG_SCORING_SIZE
+
+    def step(name):
+        return _progress.stage(name) if large else contextlib.nullcontext()
+
+    with step(f"encoding {X.shape[0]:,} points with {sae.n_latents:,} latents"):
+        encoding = encode(sae, X)
     tables = {}
     active_latents = np.unique(encoding.activations.indices).size
     row = dict(ident, **settings_row, mse=float(encoding.sq_err.mean()), fvu=encoding.fvu,
@@ -144,7 +153,8 @@ def score_sae(sae, X: np.ndarray, ident: dict, settings_row: dict | None = None,
                explained_variance=1.0 - encoding.fvu)
     per_feature = {}
     if features is not None:
-        match = score_features(encoding.activations, features)
+        with step(f"recovery of {features.column.size:,} features"):
+            match = score_features(encoding.activations, features)
         pearson = match.pearson[np.isfinite(match.pearson)]
         row.update(n_scored_features=int(features.column.size),
                    mean_pearson=float(pearson.mean()) if pearson.size else float("nan"),
@@ -157,23 +167,26 @@ def score_sae(sae, X: np.ndarray, ident: dict, settings_row: dict | None = None,
         tables["by_frequency"] = _with_point(summarize(match, features, "frequency"),
                                              ident)
         if feature_parent is not None:
-            pairs = absorption_activation(encoding.activations, features, feature_parent,
-                                          match.best_latent)
+            with step("absorption in activation space"):
+                pairs = absorption_activation(encoding.activations, features, feature_parent,
+                                              match.best_latent)
             row["mean_absorption"] = (float(pairs["absorption"].mean()) if len(pairs)
                                       else float("nan"))
             depth_table = absorption_by_depth(pairs)
             if truth is not None:
-                pairs, depth_table = _with_ground_truth(
-                    pairs, depth_table, row, X, sae, encoding, truth, features, match)
+                with step("ground-truth absorption"):
+                    pairs, depth_table = _with_ground_truth(
+                        pairs, depth_table, row, X, sae, encoding, truth, features, match)
             tables["absorption"] = _with_point(pairs, ident)
             tables["absorption_by_depth"] = _with_point(depth_table, ident)
     if dictionary is not None:
         cosine = mean_max_cosine_similarity(dictionary, sae.W_dec)
         row["mmcs"] = cosine.mmcs
         if truth is not None:
-            matched = match_dictionary(truth.dictionary, sae.W_dec)
-            detection = latent_detection(encoding.activations, truth.coefficients,
-                                         matched.matched_feature)
+            with step("MCC (one-to-one matching) and latent F1"):
+                matched = match_dictionary(truth.dictionary, sae.W_dec)
+                detection = latent_detection(encoding.activations, truth.coefficients,
+                                             matched.matched_feature)
             precision, recall, f1 = detection.mean
             row.update(mcc=matched.mcc, uniqueness=matched.uniqueness,
                        latent_precision=precision, latent_recall=recall, latent_f1=f1)
