@@ -396,6 +396,8 @@ def main() -> None:
     parser.add_argument("--cache", default=None, help="npz to keep the generated data in")
     parser.add_argument("--saelens-child", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
     settings = kind_settings(args)
     if args.saelens_child:
         saelens_child(args, settings, args.saelens_child)

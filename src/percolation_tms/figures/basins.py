@@ -48,7 +48,6 @@ def _by_sparsity(table: pd.DataFrame, column: str):
     return prepare.inverse_density(pivot.columns.to_numpy()), pivot.to_numpy()
 
 
-
 def plot_basin_volume_sparsity(data: dict, out_path):
     """-ln P, -ln Vol and features represented against sparsity, per model kind."""
     _need(data, "volumes")

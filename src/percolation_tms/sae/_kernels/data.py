@@ -30,7 +30,6 @@ def unit_gaussian_rows(seed, domain, a, out):
         fill_unit_normal(stream_state(seed, domain, a, j), out[j])
 
 
-
 @njit(parallel=True, cache=True)
 def synthetic_counts(seed, domain, probability, counts):
     """Number of active features of every sample (the first pass of ``synthetic_fill``)."""

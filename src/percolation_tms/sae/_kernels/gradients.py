@@ -141,7 +141,7 @@ def threshold_gradients(e, pre, atoms, rule, act_value, entries, scale, grad_the
             for j in range(hi - lo):
                 inside[j] += w[j]
         # sum the rows in the window (added = 1), or the rows outside it (added = 0)
-        added = (2 * inside > n_rows).astype(np.uint8) ^ np.uint8(1)
+        added = (2 * inside <= n_rows).astype(np.uint8)
         sums = np.zeros((hi - lo, d))
         chosen = np.empty(hi - lo, dtype=np.int64)
         for r in range(n_rows):
